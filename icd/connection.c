@@ -1,0 +1,196 @@
+/*
+ * The ICD's connection to tetherd. Asynchronous calls are appended to a batch
+ * under a lock and cost no system call; the batch is shipped when a call needs
+ * an answer, when it grows large, or when work must reach the GPU (submit).
+ */
+#include "icd/icd.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "protocol/message.h"
+#include "tether_wire.h"
+
+#define TETHER_ICD_BATCH_LIMIT (4u << 20)
+#define TETHER_ICD_REPLY_ARENA (512u << 20)
+
+struct tether_icd_conn {
+	struct tether_conn *conn;
+	struct tether_mutex lock;
+	struct tether_encoder batch;
+	struct tether_buffer reply;
+	struct tether_arena arena;
+	struct tether_decoder dec;
+	struct tether_handshake_result hs;
+	bool lost;
+};
+
+static atomic_uint_fast64_t next_id = 1;
+
+uint64_t tether_icd_new_id(void)
+{
+	return atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+}
+
+void tether_icd_dispatchable_init(struct tether_icd_dispatchable *o, struct tether_icd_conn *c,
+				  uint64_t id)
+{
+	set_loader_magic_value(o);
+	o->id = id;
+	o->conn = c;
+}
+
+static const char *server_address(void)
+{
+	const char *addr = tether_getenv("TETHER_SERVER");
+	return addr && *addr ? addr : TETHER_DEFAULT_LISTEN;
+}
+
+/**
+ * tether_icd_conn_open() - connect to tetherd and shake hands
+ * @app_name: reported to the server for its logs
+ * @out: the new connection
+ *
+ * Return: VK_SUCCESS, or VK_ERROR_INITIALIZATION_FAILED with the reason logged.
+ */
+VkResult tether_icd_conn_open(const char *app_name, struct tether_icd_conn **out)
+{
+	const char *addr = server_address();
+	struct tether_icd_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	int r = tether_conn_connect(addr, &c->conn);
+	if (r < 0) {
+		free(c);
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED,
+				  "cannot reach tetherd at %s: %s (set TETHER_SERVER)", addr, strerror(-r));
+	}
+	r = tether_handshake_client(c->conn, app_name ? app_name : "vulkan-app",
+				    tether_carried_extensions, tether_carried_extension_count, &c->hs);
+	if (r < 0) {
+		TETHER_LOGE("icd", "handshake with %s failed: %s", addr,
+			    c->hs.error[0] ? c->hs.error : strerror(-r));
+		tether_conn_close(c->conn);
+		tether_handshake_result_free(&c->hs);
+		free(c);
+		return VK_ERROR_INITIALIZATION_FAILED;
+	}
+	tether_mutex_init(&c->lock);
+	tether_encoder_init(&c->batch);
+	c->batch.handles = &tether_icd_handle_ops;
+	c->batch.handle_ctx = c;
+	tether_arena_init(&c->arena, TETHER_ICD_REPLY_ARENA);
+	TETHER_LOGI("icd", "connected to %s (%s)", addr, c->hs.peer_name);
+	*out = c;
+	return VK_SUCCESS;
+}
+
+void tether_icd_conn_close(struct tether_icd_conn *c)
+{
+	if (!c)
+		return;
+	tether_mutex_lock(&c->lock);
+	if (!c->lost)
+		tether_icd_conn_flush_locked(c);
+	tether_mutex_unlock(&c->lock);
+	tether_conn_close(c->conn);
+	tether_encoder_free(&c->batch);
+	tether_buffer_free(&c->reply);
+	tether_arena_free(&c->arena);
+	tether_handshake_result_free(&c->hs);
+	tether_mutex_destroy(&c->lock);
+	free(c);
+}
+
+bool tether_icd_conn_has_extension(const struct tether_icd_conn *c, const char *name)
+{
+	for (uint32_t i = 0; i < c->hs.ext_count; i++)
+		if (!strcmp(c->hs.exts[i], name))
+			return true;
+	return false;
+}
+
+const char *tether_icd_conn_server_name(const struct tether_icd_conn *c)
+{
+	return c->hs.peer_name;
+}
+
+struct tether_encoder *tether_icd_conn_lock(struct tether_icd_conn *c)
+{
+	tether_mutex_lock(&c->lock);
+	return &c->batch;
+}
+
+struct tether_encoder *tether_icd_conn_lock_held(struct tether_icd_conn *c)
+{
+	return &c->batch;
+}
+
+void tether_icd_conn_fail(struct tether_icd_conn *c, const char *why)
+{
+	if (!c->lost)
+		TETHER_LOGE("icd", "connection to tetherd lost: %s", why ? why : "unknown error");
+	c->lost = true;
+}
+
+VkResult tether_icd_conn_flush_locked(struct tether_icd_conn *c)
+{
+	if (c->lost)
+		return VK_ERROR_DEVICE_LOST;
+	if (c->batch.failed) {
+		tether_icd_conn_fail(c, "out of memory encoding a call");
+		return VK_ERROR_DEVICE_LOST;
+	}
+	if (c->batch.size == 0)
+		return VK_SUCCESS;
+	struct tether_iovec iov = {c->batch.data, c->batch.size};
+	int r = tether_msg_send(c->conn, TETHER_MSG_COMMANDS, &iov, 1);
+	tether_encoder_reset(&c->batch);
+	if (r < 0) {
+		tether_icd_conn_fail(c, strerror(-r));
+		return VK_ERROR_DEVICE_LOST;
+	}
+	return VK_SUCCESS;
+}
+
+void tether_icd_conn_unlock_async(struct tether_icd_conn *c)
+{
+	if (c->batch.size >= TETHER_ICD_BATCH_LIMIT || c->batch.failed)
+		tether_icd_conn_flush_locked(c);
+	tether_mutex_unlock(&c->lock);
+}
+
+VkResult tether_icd_conn_call(struct tether_icd_conn *c, struct tether_decoder **d)
+{
+	VkResult vr = tether_icd_conn_flush_locked(c);
+	if (vr != VK_SUCCESS)
+		return vr;
+	struct tether_msg_header h;
+	for (;;) {
+		int r = tether_msg_recv(c->conn, &h, &c->reply);
+		if (r < 0 || (h.type != TETHER_MSG_REPLY && h.type != TETHER_MSG_MEMORY)) {
+			tether_icd_conn_fail(c, r < 0 ? strerror(-r) : "unexpected message from server");
+			return VK_ERROR_DEVICE_LOST;
+		}
+		tether_arena_reset(&c->arena);
+		tether_decoder_init(&c->dec, c->reply.data, c->reply.size, &c->arena);
+		if (h.type == TETHER_MSG_REPLY)
+			break;
+		/* GPU writes to mapped memory, made visible by the call being answered. */
+		if (tether_icd_memory_receive(&c->dec) < 0) {
+			tether_icd_conn_fail(c, c->dec.error);
+			return VK_ERROR_DEVICE_LOST;
+		}
+	}
+	c->dec.handles = &tether_icd_handle_ops;
+	c->dec.handle_ctx = c;
+	*d = &c->dec;
+	return VK_SUCCESS;
+}
+
+void tether_icd_conn_unlock(struct tether_icd_conn *c)
+{
+	tether_mutex_unlock(&c->lock);
+}

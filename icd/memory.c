@@ -1,0 +1,275 @@
+/*
+ * Device memory and mapping. The server keeps the real mapping; the client
+ * hands the application a shadow copy. Writes reach the server as changed
+ * byte runs before every submit, flush and unmap; GPU writes come back in the
+ * replies of the calls that order them (fence and semaphore waits, wait-idle,
+ * invalidate). HOST_COHERENT memory stays coherent: nothing depends on the
+ * application calling vkFlushMappedMemoryRanges.
+ */
+#include "icd/icd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "protocol/memory_sync.h"
+#include "tether_icd_entrypoints.h"
+#include "tether_wire.h"
+
+/* Flush the batch when memory updates make it this large. */
+#define MEMORY_BATCH_FLUSH (64u << 20)
+
+struct tether_icd_memory {
+	uint64_t id;
+	struct tether_icd_device *device;
+	VkDeviceSize size;
+	size_t alloc_size;  /* shadow and snapshot size, whole pages */
+	uint8_t *shadow;    /* what the application reads and writes */
+	uint8_t *snapshot;  /* what client and server last agreed on */
+	bool mapped;
+	struct tether_icd_memory *next;
+};
+
+/* All HOST_VISIBLE allocations of the process (ids are process-unique). */
+static struct tether_mutex memories_lock;
+static struct tether_icd_memory *memories;
+
+__attribute__((constructor)) static void memory_registry_init(void)
+{
+	tether_mutex_init(&memories_lock);
+}
+
+static struct tether_icd_memory *find_locked(uint64_t id)
+{
+	for (struct tether_icd_memory *m = memories; m; m = m->next)
+		if (m->id == id)
+			return m;
+	return NULL;
+}
+
+static void memory_free(struct tether_icd_memory *m)
+{
+	if (m->shadow) {
+		tether_pages_free(m->shadow, m->alloc_size);
+		tether_pages_free(m->snapshot, m->alloc_size);
+	}
+	free(m);
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL tether_icd_AllocateMemory(VkDevice device, const VkMemoryAllocateInfo *pAllocateInfo,
+							 const VkAllocationCallbacks *pAllocator,
+							 VkDeviceMemory *pMemory)
+{
+	struct tether_icd_device *dev = (struct tether_icd_device *)device;
+	struct tether_icd_conn *c = dev->base.conn;
+	const VkPhysicalDeviceMemoryProperties *mp = &dev->physical->memory;
+	if (pAllocateInfo->memoryTypeIndex >= mp->memoryTypeCount)
+		return TETHER_ERR("icd", VK_ERROR_OUT_OF_DEVICE_MEMORY, "memory type %u does not exist",
+				  pAllocateInfo->memoryTypeIndex);
+	*pMemory = (VkDeviceMemory)(uintptr_t)tether_icd_new_id();
+	struct tether_decoder *d;
+	VkResult r = VK_ERROR_DEVICE_LOST;
+	struct tether_encoder *e = tether_icd_conn_lock(c);
+	tether_encode_cmd_vkAllocateMemory(e, device, pAllocateInfo, NULL, pMemory);
+	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
+		r = tether_decode_reply_vkAllocateMemory(d, device, pAllocateInfo, NULL, pMemory);
+	tether_icd_conn_unlock(c);
+	if (r != VK_SUCCESS)
+		return r;
+	VkMemoryPropertyFlags flags = mp->memoryTypes[pAllocateInfo->memoryTypeIndex].propertyFlags;
+	if (!(flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+		return VK_SUCCESS;
+	struct tether_icd_memory *m = calloc(1, sizeof(*m));
+	if (!m) {
+		tether_icd_FreeMemory(device, *pMemory, NULL);
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	}
+	m->id = (uint64_t)(uintptr_t)*pMemory;
+	m->device = dev;
+	m->size = pAllocateInfo->allocationSize;
+	tether_mutex_lock(&memories_lock);
+	m->next = memories;
+	memories = m;
+	tether_mutex_unlock(&memories_lock);
+	return VK_SUCCESS;
+}
+
+VKAPI_ATTR void VKAPI_CALL tether_icd_FreeMemory(VkDevice device, VkDeviceMemory memory,
+						 const VkAllocationCallbacks *pAllocator)
+{
+	if (!memory)
+		return;
+	struct tether_icd_conn *c = tether_icd_conn_of(device);
+	tether_encode_cmd_vkFreeMemory(tether_icd_conn_lock(c), device, memory, NULL);
+	tether_icd_conn_unlock_async(c);
+	tether_mutex_lock(&memories_lock);
+	for (struct tether_icd_memory **link = &memories; *link; link = &(*link)->next) {
+		if ((*link)->id == (uint64_t)(uintptr_t)memory) {
+			struct tether_icd_memory *m = *link;
+			*link = m->next;
+			memory_free(m);
+			break;
+		}
+	}
+	tether_mutex_unlock(&memories_lock);
+}
+
+void tether_icd_memory_destroy_all(struct tether_icd_device *dev)
+{
+	tether_mutex_lock(&memories_lock);
+	for (struct tether_icd_memory **link = &memories; *link;) {
+		struct tether_icd_memory *m = *link;
+		if (m->device == dev) {
+			*link = m->next;
+			memory_free(m);
+		} else {
+			link = &m->next;
+		}
+	}
+	tether_mutex_unlock(&memories_lock);
+}
+
+/* Appends MEMORY_WRITE commands for m's changes; memories lock and conn lock held. */
+static void send_changes(struct tether_icd_conn *c, struct tether_icd_memory *m)
+{
+	for (size_t base = 0; base < m->size; base += TETHER_MEMSYNC_WINDOW) {
+		size_t len = m->size - base < TETHER_MEMSYNC_WINDOW ? m->size - base : TETHER_MEMSYNC_WINDOW;
+		struct tether_encoder *e = tether_icd_conn_lock_held(c);
+		size_t start = tether_enc_cmd_begin(e, TETHER_CMD_MEMORY_WRITE);
+		if (tether_memsync_encode(e, m->id, base, m->shadow + base, m->snapshot + base, len))
+			tether_enc_cmd_end(e, start);
+		else
+			e->size = start;
+		if (e->size >= MEMORY_BATCH_FLUSH)
+			tether_icd_conn_flush_locked(c);
+	}
+}
+
+void tether_icd_memory_send_all(struct tether_icd_conn *c, struct tether_icd_device *dev)
+{
+	tether_mutex_lock(&memories_lock);
+	for (struct tether_icd_memory *m = memories; m; m = m->next)
+		if (m->device == dev && m->mapped)
+			send_changes(c, m);
+	tether_mutex_unlock(&memories_lock);
+}
+
+/**
+ * tether_icd_memory_receive() - apply GPU writes the server sent
+ * @d: a MEMORY message: one memory_sync section
+ *
+ * Return: 0, or -EPROTO when the section is malformed.
+ */
+int tether_icd_memory_receive(struct tether_decoder *d)
+{
+	uint64_t id, base;
+	tether_memsync_decode_header(d, &id, &base);
+	tether_mutex_lock(&memories_lock);
+	struct tether_icd_memory *m = find_locked(id);
+	bool usable = m && m->shadow;
+	tether_memsync_apply(d, usable ? m->shadow : NULL, usable ? m->snapshot : NULL, usable ? m->size : 0,
+			     base, true);
+	tether_mutex_unlock(&memories_lock);
+	return d->fatal || tether_dec_remaining(d) ? -EPROTO : 0;
+}
+
+/* Sends a memory command; the memory contents arrive before its reply. */
+static VkResult memory_call(struct tether_icd_conn *c, uint32_t cmd, uint32_t count, const uint64_t *ids)
+{
+	struct tether_encoder *e = tether_icd_conn_lock_held(c);
+	size_t start = tether_enc_cmd_begin(e, cmd);
+	tether_enc_u32(e, count);
+	for (uint32_t i = 0; i < count; i++)
+		tether_enc_u64(e, ids[i]);
+	tether_enc_cmd_end(e, start);
+	struct tether_decoder *d;
+	return tether_icd_conn_call(c, &d);
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL tether_icd_MapMemory(VkDevice device, VkDeviceMemory memory, VkDeviceSize offset,
+						    VkDeviceSize size, VkMemoryMapFlags flags, void **ppData)
+{
+	struct tether_icd_conn *c = tether_icd_conn_of(device);
+	uint64_t id = (uint64_t)(uintptr_t)memory;
+	tether_mutex_lock(&memories_lock);
+	struct tether_icd_memory *m = find_locked(id);
+	if (!m) {
+		tether_mutex_unlock(&memories_lock);
+		return TETHER_ERR("icd", VK_ERROR_MEMORY_MAP_FAILED, "memory is not HOST_VISIBLE");
+	}
+	if (!m->shadow) {
+		m->alloc_size = (size_t)m->size ? (size_t)m->size : 1;
+		m->shadow = tether_pages_alloc(m->alloc_size);
+		m->snapshot = tether_pages_alloc(m->alloc_size);
+		if (!m->shadow || !m->snapshot) {
+			if (m->shadow)
+				tether_pages_free(m->shadow, m->alloc_size);
+			if (m->snapshot)
+				tether_pages_free(m->snapshot, m->alloc_size);
+			m->shadow = m->snapshot = NULL;
+			tether_mutex_unlock(&memories_lock);
+			return VK_ERROR_OUT_OF_HOST_MEMORY;
+		}
+	}
+	m->mapped = true;
+	uint8_t *data = m->shadow + offset;
+	tether_mutex_unlock(&memories_lock);
+
+	tether_icd_conn_lock(c);
+	VkResult r = memory_call(c, TETHER_CMD_MEMORY_MAP, 1, &id);
+	tether_icd_conn_unlock(c);
+	if (r != VK_SUCCESS)
+		return VK_ERROR_MEMORY_MAP_FAILED;
+	*ppData = data;
+	return VK_SUCCESS;
+}
+
+VKAPI_ATTR void VKAPI_CALL tether_icd_UnmapMemory(VkDevice device, VkDeviceMemory memory)
+{
+	struct tether_icd_conn *c = tether_icd_conn_of(device);
+	uint64_t id = (uint64_t)(uintptr_t)memory;
+	struct tether_encoder *e = tether_icd_conn_lock(c);
+	tether_mutex_lock(&memories_lock);
+	struct tether_icd_memory *m = find_locked(id);
+	if (m && m->mapped) {
+		send_changes(c, m);
+		m->mapped = false;
+	}
+	tether_mutex_unlock(&memories_lock);
+	e = tether_icd_conn_lock_held(c);
+	size_t start = tether_enc_cmd_begin(e, TETHER_CMD_MEMORY_UNMAP);
+	tether_enc_u64(e, id);
+	tether_enc_cmd_end(e, start);
+	tether_icd_conn_unlock_async(c);
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL tether_icd_FlushMappedMemoryRanges(VkDevice device, uint32_t memoryRangeCount,
+								  const VkMappedMemoryRange *pMemoryRanges)
+{
+	struct tether_icd_conn *c = tether_icd_conn_of(device);
+	tether_icd_conn_lock(c);
+	tether_mutex_lock(&memories_lock);
+	for (uint32_t i = 0; i < memoryRangeCount; i++) {
+		struct tether_icd_memory *m = find_locked((uint64_t)(uintptr_t)pMemoryRanges[i].memory);
+		if (m && m->mapped)
+			send_changes(c, m);
+	}
+	tether_mutex_unlock(&memories_lock);
+	tether_icd_conn_unlock_async(c);
+	return VK_SUCCESS;
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL tether_icd_InvalidateMappedMemoryRanges(VkDevice device, uint32_t memoryRangeCount,
+								       const VkMappedMemoryRange *pMemoryRanges)
+{
+	struct tether_icd_conn *c = tether_icd_conn_of(device);
+	uint64_t *ids = calloc(memoryRangeCount ? memoryRangeCount : 1, sizeof(*ids));
+	if (!ids)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	for (uint32_t i = 0; i < memoryRangeCount; i++)
+		ids[i] = (uint64_t)(uintptr_t)pMemoryRanges[i].memory;
+	tether_icd_conn_lock(c);
+	VkResult r = memory_call(c, TETHER_CMD_MEMORY_READ, memoryRangeCount, ids);
+	tether_icd_conn_unlock(c);
+	free(ids);
+	return r == VK_SUCCESS ? VK_SUCCESS : VK_ERROR_DEVICE_LOST;
+}

@@ -1,0 +1,50 @@
+/*
+ * Mapped memory over a link without shared memory: each side keeps a
+ * snapshot of what both last agreed on, and only the byte runs that differ
+ * from it cross the wire. Runs are exact (no gap merging), so bytes one side
+ * did not change never overwrite what the other side wrote meanwhile.
+ */
+#ifndef TETHER_PROTOCOL_MEMORY_SYNC_H
+#define TETHER_PROTOCOL_MEMORY_SYNC_H
+
+#include "protocol/stream.h"
+
+/* tether's own commands (ids below TETHER_RESERVED_ID_LIMIT never clash with Vulkan's). */
+enum tether_own_command {
+	TETHER_CMD_MEMORY_WRITE = 0x100, /* client -> server: changed bytes of one memory */
+	TETHER_CMD_MEMORY_MAP = 0x101,   /* client mapped a memory: reply holds its contents */
+	TETHER_CMD_MEMORY_UNMAP = 0x102, /* client unmapped: stop sending its changes */
+	TETHER_CMD_MEMORY_READ = 0x103,  /* vkInvalidateMappedMemoryRanges: reply holds changes */
+};
+#define TETHER_RESERVED_ID_LIMIT 0x10000u
+
+/* Encoded memory windows never exceed this, so messages stay bounded. */
+#define TETHER_MEMSYNC_WINDOW (32u << 20)
+
+/**
+ * tether_memsync_encode() - append one window's changed runs
+ * @e: where the section goes: u64 id, u64 base, u64 run count, then runs of
+ *     (u64 offset from base, u64 length, bytes)
+ * @cur: the window's current bytes; @snap: the agreed snapshot, updated here
+ *
+ * Return: number of runs written; when 0 nothing is appended.
+ */
+uint64_t tether_memsync_encode(struct tether_encoder *e, uint64_t id, uint64_t base,
+			       const uint8_t *cur, uint8_t *snap, size_t len);
+
+/**
+ * tether_memsync_decode_header() - read a section's memory id and base
+ */
+void tether_memsync_decode_header(struct tether_decoder *d, uint64_t *id, uint64_t *base);
+
+/**
+ * tether_memsync_apply() - apply a section's runs (after its header)
+ * @dst: the memory (of @size bytes) the runs go into; NULL to skip them
+ * @snap: the snapshot, updated to the new bytes
+ * @merge: only change bytes of @dst still equal to @snap (the client keeps
+ *         writes the application made since the snapshot)
+ */
+void tether_memsync_apply(struct tether_decoder *d, uint8_t *dst, uint8_t *snap, uint64_t size,
+			  uint64_t base, bool merge);
+
+#endif

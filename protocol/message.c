@@ -1,0 +1,123 @@
+/* tether message framing (see message.h): header encode/decode with checks,
+ * gather send of header + payload, and buffered receive of whole messages. */
+#include "protocol/message.h"
+#include "transport/platform/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Stack room for header + payload pieces; more pieces than this are rare. */
+#define SEND_IOV_STACK 32
+/* tether_msg_recv() grows its buffer at most this much ahead of received data. */
+#define RECV_CHUNK (4u << 20)
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+void tether_msg_header_encode(const struct tether_msg_header *h, uint8_t out[TETHER_MSG_HEADER_SIZE])
+{
+	put_u32(out, h->type);
+	put_u32(out + 4, h->flags);
+	put_u64(out + 8, h->size);
+}
+
+int tether_msg_header_decode(const uint8_t in[TETHER_MSG_HEADER_SIZE], struct tether_msg_header *h)
+{
+	h->type = get_u32(in);
+	h->flags = get_u32(in + 4);
+	h->size = get_u64(in + 8);
+	if (h->type < TETHER_MSG_HELLO || h->type >= TETHER_MSG_TYPE_END)
+		return TETHER_ERR("protocol", -EPROTO, "unknown message type %u", (unsigned)h->type);
+	if (h->flags)
+		return TETHER_ERR("protocol", -EPROTO, "message type %u: unknown flags 0x%x",
+				  (unsigned)h->type, (unsigned)h->flags);
+	if (h->size > TETHER_MSG_MAX_SIZE)
+		return TETHER_ERR("protocol", -EPROTO, "message type %u: size %llu over the %u limit",
+				  (unsigned)h->type, (unsigned long long)h->size, TETHER_MSG_MAX_SIZE);
+	return 0;
+}
+
+int tether_msg_send(struct tether_conn *c, uint32_t type, const struct tether_iovec *iov, int iovcnt)
+{
+	struct tether_iovec stack[SEND_IOV_STACK], *v = stack;
+	uint8_t hdr[TETHER_MSG_HEADER_SIZE];
+	uint64_t size = 0;
+
+	if (iovcnt < 0)
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++)
+		size += iov[i].len;
+	if (size > TETHER_MSG_MAX_SIZE)
+		return TETHER_ERR("protocol", -EMSGSIZE, "message type %u: %llu bytes over the %u limit",
+				  (unsigned)type, (unsigned long long)size, TETHER_MSG_MAX_SIZE);
+	if (iovcnt + 1 > SEND_IOV_STACK) {
+		v = malloc(sizeof(*v) * ((size_t)iovcnt + 1));
+		if (!v)
+			return -ENOMEM;
+	}
+	tether_msg_header_encode(&(struct tether_msg_header){ .type = type, .size = size }, hdr);
+	v[0] = (struct tether_iovec){ hdr, sizeof(hdr) };
+	for (int i = 0; i < iovcnt; i++)
+		v[i + 1] = iov[i];
+	int err = tether_conn_send(c, v, iovcnt + 1);
+	if (v != stack)
+		free(v);
+	return err;
+}
+
+int tether_msg_recv_header(struct tether_conn *c, struct tether_msg_header *h)
+{
+	uint8_t hdr[TETHER_MSG_HEADER_SIZE];
+	int err = tether_conn_recv(c, hdr, sizeof(hdr));
+	if (err)
+		return err;
+	err = tether_msg_header_decode(hdr, h);
+	if (err)
+		TETHER_LOGW("protocol", "bad message header from %s", tether_conn_peer(c));
+	return err;
+}
+
+int tether_msg_recv(struct tether_conn *c, struct tether_msg_header *h, struct tether_buffer *buf)
+{
+	int err = tether_msg_recv_header(c, h);
+	if (err)
+		return err;
+	/* Grow with what actually arrives: a hostile 16-byte header must not
+	 * cost 256 MiB of memory before its payload shows up. */
+	size_t size = (size_t)h->size, done = 0;
+	buf->size = 0;
+	while (done < size) {
+		size_t want = size - done;
+		size_t ahead = done > RECV_CHUNK ? done : RECV_CHUNK;
+		if (want > ahead)
+			want = ahead;
+		err = tether_buffer_reserve(buf, done + want);
+		if (err)
+			return err;
+		err = tether_conn_recv(c, buf->data + done, want);
+		if (err)
+			return err;
+		done += want;
+	}
+	buf->size = size;
+	return 0;
+}

@@ -1,0 +1,135 @@
+/*
+ * Instances, physical devices and devices on the server: these create the
+ * dispatch tables every other command is executed through.
+ */
+#include "server/session.h"
+
+#include "tether_wire.h"
+#include "transport/platform/log.h"
+
+void tether_srv_vkCreateInstance(struct tether_srv_session *s, struct tether_decoder *d, struct tether_encoder *r)
+{
+	struct tether_args_vkCreateInstance a = {0};
+	tether_decode_cmd_vkCreateInstance(d, &a);
+	if (d->fatal || !tether_srv_objects_fresh(s, a.pInstance_ids, 1)) {
+		tether_decoder_fail(d, "bad vkCreateInstance");
+		return;
+	}
+	a.result = s->global.CreateInstance(a.pCreateInfo, NULL, a.pInstance);
+	if (a.result == VK_SUCCESS) {
+		struct tether_srv_table *t = tether_srv_table_add(s, *a.pInstance);
+		if (!t) {
+			a.result = VK_ERROR_OUT_OF_HOST_MEMORY;
+		} else {
+			tether_srv_dispatch_load_instance(&t->dt, vkGetInstanceProcAddr, *a.pInstance);
+			tether_srv_object_add(s, VK_OBJECT_TYPE_INSTANCE, a.pInstance_ids[0],
+					      (uint64_t)(uintptr_t)*a.pInstance, 0);
+		}
+	}
+	tether_encode_reply_vkCreateInstance(r, &a);
+	tether_srv_reply_ready(s);
+}
+
+void tether_srv_vkDestroyInstance(struct tether_srv_session *s, struct tether_decoder *d, struct tether_encoder *r)
+{
+	struct tether_args_vkDestroyInstance a = {0};
+	tether_decode_cmd_vkDestroyInstance(d, &a);
+	if (d->fatal || !a.instance)
+		return;
+	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.instance);
+	tether_srv_memory_release_all(s);
+	dt->DestroyInstance(a.instance, NULL);
+	tether_srv_object_remove(s, VK_OBJECT_TYPE_INSTANCE, a.instance_id);
+}
+
+/*
+ * The client names the physical devices with ids it chose. With --device N
+ * only that GPU is shown.
+ */
+void tether_srv_vkEnumeratePhysicalDevices(struct tether_srv_session *s, struct tether_decoder *d,
+					   struct tether_encoder *r)
+{
+	struct tether_args_vkEnumeratePhysicalDevices a = {0};
+	tether_decode_cmd_vkEnumeratePhysicalDevices(d, &a);
+	if (d->fatal)
+		return;
+	if (!a.pPhysicalDeviceCount) {
+		tether_decoder_fail(d, "vkEnumeratePhysicalDevices without a count");
+		return;
+	}
+	uint32_t cap = *a.pPhysicalDeviceCount;
+	if (a.pPhysicalDevices && !tether_srv_objects_fresh(s, a.pPhysicalDevices_ids, cap)) {
+		tether_decoder_fail(d, "physical device id already in use");
+		return;
+	}
+	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.instance);
+	uint32_t n = 0;
+	a.result = dt->EnumeratePhysicalDevices(a.instance, &n, NULL);
+	VkPhysicalDevice *all = tether_dec_alloc(d, n ? n : 1, sizeof(*all));
+	if (a.result >= 0 && all)
+		a.result = dt->EnumeratePhysicalDevices(a.instance, &n, all);
+	if (!all)
+		return;
+	if (s->opts->device_index >= 0) {
+		if ((uint32_t)s->opts->device_index < n) {
+			all[0] = all[s->opts->device_index];
+			n = 1;
+		} else {
+			n = 0;
+		}
+	}
+	if (a.pPhysicalDevices) {
+		uint32_t k = n < cap ? n : cap;
+		for (uint32_t i = 0; i < k; i++) {
+			struct tether_srv_table *t = tether_srv_table_of(s, all[i]);
+			if (!t) /* a loader that keys physical devices apart from their instance */
+				t = tether_srv_table_add(s, all[i]), t->dt = dt ? *dt : t->dt;
+			tether_srv_object_add(s, VK_OBJECT_TYPE_PHYSICAL_DEVICE, a.pPhysicalDevices_ids[i],
+					      (uint64_t)(uintptr_t)all[i], 0);
+		}
+		a.result = k < n ? VK_INCOMPLETE : a.result;
+		n = k;
+	}
+	*a.pPhysicalDeviceCount = n;
+	tether_encode_reply_vkEnumeratePhysicalDevices(r, &a);
+	tether_srv_reply_ready(s);
+}
+
+void tether_srv_vkCreateDevice(struct tether_srv_session *s, struct tether_decoder *d, struct tether_encoder *r)
+{
+	struct tether_args_vkCreateDevice a = {0};
+	tether_decode_cmd_vkCreateDevice(d, &a);
+	if (d->fatal || !tether_srv_objects_fresh(s, a.pDevice_ids, 1)) {
+		tether_decoder_fail(d, "bad vkCreateDevice");
+		return;
+	}
+	const struct tether_srv_dispatch *idt = tether_srv_dispatch_of(s, a.physicalDevice);
+	a.result = idt->CreateDevice(a.physicalDevice, a.pCreateInfo, NULL, a.pDevice);
+	if (a.result == VK_SUCCESS) {
+		struct tether_srv_table *t = tether_srv_table_add(s, *a.pDevice);
+		if (!t) {
+			a.result = VK_ERROR_OUT_OF_HOST_MEMORY;
+		} else {
+			/* Instance-level entries stay; device-level ones come from the device. */
+			t->dt = *idt;
+			t->physical = a.physicalDevice;
+			tether_srv_dispatch_load_device(&t->dt, vkGetDeviceProcAddr, *a.pDevice);
+			tether_srv_object_add(s, VK_OBJECT_TYPE_DEVICE, a.pDevice_ids[0],
+					      (uint64_t)(uintptr_t)*a.pDevice, 0);
+		}
+	}
+	tether_encode_reply_vkCreateDevice(r, &a);
+	tether_srv_reply_ready(s);
+}
+
+void tether_srv_vkDestroyDevice(struct tether_srv_session *s, struct tether_decoder *d, struct tether_encoder *r)
+{
+	struct tether_args_vkDestroyDevice a = {0};
+	tether_decode_cmd_vkDestroyDevice(d, &a);
+	if (d->fatal || !a.device)
+		return;
+	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.device);
+	tether_srv_memory_release_all(s);
+	dt->DestroyDevice(a.device, NULL);
+	tether_srv_object_remove(s, VK_OBJECT_TYPE_DEVICE, a.device_id);
+}

@@ -1,0 +1,117 @@
+/*
+ * Per-session object table (see objects.h): open addressing with linear
+ * probing, keyed by the client's 64-bit ids.
+ */
+#include "server/objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/session.h"
+
+#define REMOVED UINT64_MAX
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+void tether_srv_objects_init(struct tether_srv_objects *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void tether_srv_objects_free(struct tether_srv_objects *t)
+{
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+struct tether_srv_object *tether_srv_object_find(struct tether_srv_objects *t, uint64_t id)
+{
+	if (!t->capacity || id == 0 || id == REMOVED)
+		return NULL;
+	for (uint64_t i = mix(id) & (t->capacity - 1);; i = (i + 1) & (t->capacity - 1)) {
+		struct tether_srv_object *o = &t->slots[i];
+		if (o->id == id)
+			return o;
+		if (o->id == 0)
+			return NULL;
+	}
+}
+
+static bool grow(struct tether_srv_objects *t)
+{
+	uint64_t cap = t->capacity ? t->capacity * 2 : 1024;
+	if (t->live * 4 < t->capacity)
+		cap = t->capacity; /* mostly removed slots: rehash in place */
+	struct tether_srv_object *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return false;
+	for (uint64_t i = 0; i < t->capacity; i++) {
+		struct tether_srv_object *o = &t->slots[i];
+		if (o->id == 0 || o->id == REMOVED)
+			continue;
+		uint64_t j = mix(o->id) & (cap - 1);
+		while (slots[j].id)
+			j = (j + 1) & (cap - 1);
+		slots[j] = *o;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->capacity = cap;
+	t->used = t->live;
+	return true;
+}
+
+bool tether_srv_objects_fresh(struct tether_srv_session *s, const uint64_t *ids, uint64_t count)
+{
+	for (uint64_t i = 0; i < count; i++) {
+		if (ids[i] == 0 || ids[i] == REMOVED || tether_srv_object_find(&s->objects, ids[i]))
+			return false;
+		for (uint64_t j = 0; j < i; j++)
+			if (ids[j] == ids[i])
+				return false;
+	}
+	return true;
+}
+
+struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, VkObjectType type, uint64_t id,
+						uint64_t handle, uint64_t parent)
+{
+	struct tether_srv_objects *t = &s->objects;
+	if ((t->used + 1) * 4 > t->capacity * 3 && !grow(t))
+		return NULL;
+	uint64_t i = mix(id) & (t->capacity - 1);
+	while (t->slots[i].id != 0 && t->slots[i].id != REMOVED)
+		i = (i + 1) & (t->capacity - 1);
+	if (t->slots[i].id == 0)
+		t->used++;
+	t->slots[i] = (struct tether_srv_object){id, type, handle, parent, NULL};
+	t->live++;
+	return &t->slots[i];
+}
+
+void tether_srv_object_remove(struct tether_srv_session *s, VkObjectType type, uint64_t id)
+{
+	struct tether_srv_object *o = tether_srv_object_find(&s->objects, id);
+	if (!o || o->type != type)
+		return;
+	o->id = REMOVED;
+	s->objects.live--;
+}
+
+void tether_srv_objects_remove_children(struct tether_srv_session *s, VkObjectType type, uint64_t parent)
+{
+	struct tether_srv_objects *t = &s->objects;
+	for (uint64_t i = 0; i < t->capacity; i++) {
+		struct tether_srv_object *o = &t->slots[i];
+		if (o->id && o->id != REMOVED && o->type == type && o->parent == parent) {
+			o->id = REMOVED;
+			t->live--;
+		}
+	}
+}

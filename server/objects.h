@@ -1,0 +1,41 @@
+/*
+ * Per-session object table: client id -> (object type, real handle). Every
+ * handle a client names is looked up here with its expected type, so a
+ * client can only reach objects it created, and only as what they are.
+ */
+#ifndef TETHER_SERVER_OBJECTS_H
+#define TETHER_SERVER_OBJECTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+struct tether_srv_object {
+	uint64_t id; /* 0: empty slot; UINT64_MAX: removed */
+	VkObjectType type;
+	uint64_t handle;
+	uint64_t parent; /* real handle of the pool an object came from, or 0 */
+	void *data;      /* per-type state (memory mirrors) */
+};
+
+struct tether_srv_objects {
+	struct tether_srv_object *slots;
+	uint64_t capacity; /* power of two */
+	uint64_t used;     /* live and removed slots */
+	uint64_t live;
+};
+
+struct tether_srv_session;
+
+void tether_srv_objects_init(struct tether_srv_objects *t);
+void tether_srv_objects_free(struct tether_srv_objects *t);
+struct tether_srv_object *tether_srv_object_find(struct tether_srv_objects *t, uint64_t id);
+
+bool tether_srv_objects_fresh(struct tether_srv_session *s, const uint64_t *ids, uint64_t count);
+struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, VkObjectType type, uint64_t id,
+						uint64_t handle, uint64_t parent);
+void tether_srv_object_remove(struct tether_srv_session *s, VkObjectType type, uint64_t id);
+/* Forgets every object of @type allocated from the pool with real handle @parent. */
+void tether_srv_objects_remove_children(struct tether_srv_session *s, VkObjectType type, uint64_t parent);
+
+#endif

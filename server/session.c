@@ -1,0 +1,215 @@
+/*
+ * One client session: read batches of commands, decode each within its own
+ * declared size, execute, and answer the calls that asked for an answer. The
+ * first malformed command ends the session (nothing after a bad read can be
+ * trusted); the daemon and other sessions go on.
+ */
+#include "server/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/buffer.h"
+#include "protocol/handshake.h"
+#include "protocol/message.h"
+#include "tether_wire.h"
+#include "transport/platform/log.h"
+
+/* What one message may make the server allocate while it is decoded. */
+#define SESSION_ARENA_LIMIT (1024u << 20)
+
+static uint64_t handle_to_wire(void *ctx, VkObjectType type, uint64_t handle)
+{
+	struct tether_srv_session *s = ctx;
+	struct tether_srv_objects *t = &s->objects;
+	for (uint64_t i = 0; i < t->capacity; i++) {
+		struct tether_srv_object *o = &t->slots[i];
+		if (o->id && o->id != UINT64_MAX && o->type == type && o->handle == handle)
+			return o->id;
+	}
+	return 0;
+}
+
+static bool handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
+{
+	struct tether_srv_session *s = ctx;
+	struct tether_srv_object *o = tether_srv_object_find(&s->objects, id);
+	if (!o || o->type != type)
+		return false;
+	*handle = o->handle;
+	return true;
+}
+
+const struct tether_srv_dispatch *tether_srv_global_dispatch(struct tether_srv_session *s)
+{
+	return &s->global;
+}
+
+static const void *dispatch_key(const void *dispatchable)
+{
+	return *(const void *const *)dispatchable;
+}
+
+struct tether_srv_table *tether_srv_table_of(struct tether_srv_session *s, const void *dispatchable)
+{
+	if (!dispatchable)
+		return NULL;
+	const void *key = dispatch_key(dispatchable);
+	for (uint32_t i = 0; i < s->table_count; i++)
+		if (s->tables[i]->key == key)
+			return s->tables[i];
+	return NULL;
+}
+
+const struct tether_srv_dispatch *tether_srv_dispatch_of(struct tether_srv_session *s, const void *dispatchable)
+{
+	struct tether_srv_table *t = tether_srv_table_of(s, dispatchable);
+	return t ? &t->dt : NULL;
+}
+
+struct tether_srv_table *tether_srv_table_add(struct tether_srv_session *s, const void *dispatchable)
+{
+	struct tether_srv_table *t = tether_srv_table_of(s, dispatchable);
+	if (t)
+		return t;
+	struct tether_srv_table **tables = realloc(s->tables, (s->table_count + 1) * sizeof(*tables));
+	if (!tables)
+		return NULL;
+	s->tables = tables;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->key = dispatch_key(dispatchable);
+	s->tables[s->table_count++] = t;
+	return t;
+}
+
+void tether_srv_reply_ready(struct tether_srv_session *s)
+{
+	s->reply_ready = true;
+}
+
+void tether_srv_async_error(struct tether_srv_session *s, const char *command, VkResult result)
+{
+	s->async_errors++;
+	TETHER_LOGW("session", "%s failed on the driver with VkResult %d", command, (int)result);
+}
+
+static const char *command_name(uint32_t id)
+{
+	const struct tether_command_info *c = tether_command_find(id);
+	return c ? c->name : "tether command";
+}
+
+/* Executes every command of one COMMANDS message. Returns 0 or -EPROTO. */
+static int run_batch(struct tether_srv_session *s, const uint8_t *data, size_t size)
+{
+	struct tether_decoder msg;
+	tether_decoder_init(&msg, data, size, &s->arena);
+	while (tether_dec_remaining(&msg) && !msg.fatal) {
+		uint32_t id = tether_dec_u32(&msg);
+		uint32_t len = tether_dec_u32(&msg);
+		if (msg.fatal || len > tether_dec_remaining(&msg)) {
+			TETHER_LOGE("session", "%s: command framing is truncated", tether_conn_peer(s->conn));
+			return -EPROTO;
+		}
+		struct tether_decoder d;
+		tether_decoder_init(&d, msg.cur, len, &s->arena);
+		d.handles = &s->handle_ops;
+		d.handle_ctx = s;
+		msg.cur += len;
+		s->reply_ready = false;
+		tether_encoder_reset(&s->reply);
+		if (!tether_srv_execute(s, id, &d, &s->reply)) {
+			TETHER_LOGE("session", "%s: unknown command id 0x%08x", tether_conn_peer(s->conn), id);
+			return -EPROTO;
+		}
+		if (d.fatal) {
+			TETHER_LOGE("session", "%s: rejected %s: %s", tether_conn_peer(s->conn), command_name(id),
+				    d.error ? d.error : "malformed");
+			return -EPROTO;
+		}
+		if (s->reply_ready) {
+			if (s->reply.failed)
+				return -ENOMEM;
+			struct tether_iovec iov = {s->reply.data, s->reply.size};
+			int r = tether_msg_send(s->conn, TETHER_MSG_REPLY, &iov, 1);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static void session_free(struct tether_srv_session *s)
+{
+	tether_srv_memory_release_all(s);
+	for (uint32_t i = 0; i < s->table_count; i++)
+		free(s->tables[i]);
+	free(s->tables);
+	tether_srv_objects_free(&s->objects);
+	tether_arena_free(&s->arena);
+	tether_encoder_free(&s->reply);
+	tether_encoder_free(&s->push);
+}
+
+/**
+ * tether_srv_session_run() - serve one client until it leaves
+ * @conn: the accepted connection (closed by the caller)
+ * @opts: daemon options
+ *
+ * Return: 0 when the client closed the session, a negative errno otherwise.
+ */
+int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_options *opts)
+{
+	struct tether_srv_session s = {.conn = conn, .opts = opts};
+	struct tether_handshake_result hs;
+	tether_conn_set_timeout(conn, 10000);
+	int r = tether_handshake_server(conn, opts->server_name, tether_carried_extensions,
+					tether_carried_extension_count, &hs);
+	if (r < 0) {
+		TETHER_LOGW("session", "%s: handshake failed: %s", tether_conn_peer(conn),
+			    hs.error[0] ? hs.error : strerror(-r));
+		tether_handshake_result_free(&hs);
+		return r;
+	}
+	TETHER_LOGI("session", "%s: session for \"%s\"", tether_conn_peer(conn), hs.peer_name);
+	tether_handshake_result_free(&hs);
+	tether_conn_set_timeout(conn, 0);
+
+	tether_srv_objects_init(&s.objects);
+	s.handle_ops = (struct tether_handle_ops){handle_to_wire, handle_from_wire};
+	tether_arena_init(&s.arena, SESSION_ARENA_LIMIT);
+	tether_encoder_init(&s.reply);
+	tether_encoder_init(&s.push);
+	s.reply.handles = &s.handle_ops;
+	s.reply.handle_ctx = &s;
+	tether_srv_dispatch_load_global(&s.global, vkGetInstanceProcAddr);
+
+	struct tether_buffer msg = {0};
+	for (;;) {
+		struct tether_msg_header h;
+		r = tether_msg_recv(conn, &h, &msg);
+		if (r == -ECONNRESET) {
+			r = 0;
+			break;
+		}
+		if (r < 0)
+			break;
+		if (h.type != TETHER_MSG_COMMANDS) {
+			TETHER_LOGE("session", "%s: unexpected message type %u", tether_conn_peer(conn), h.type);
+			r = -EPROTO;
+			break;
+		}
+		r = run_batch(&s, msg.data, msg.size);
+		tether_arena_reset(&s.arena);
+		if (r < 0)
+			break;
+	}
+	TETHER_LOGI("session", "%s: session ended (%s)", tether_conn_peer(conn), r ? strerror(-r) : "client left");
+	tether_buffer_free(&msg);
+	session_free(&s);
+	return r;
+}

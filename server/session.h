@@ -1,0 +1,74 @@
+/*
+ * A tetherd session: one client connection, its object ids mapped to the real
+ * driver's handles, the dispatch tables of its instances and devices, and the
+ * mirrors of its mapped memory. Every byte a session reads is untrusted.
+ */
+#ifndef TETHER_SERVER_SESSION_H
+#define TETHER_SERVER_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+#include "protocol/arena.h"
+#include "protocol/stream.h"
+#include "server/objects.h"
+#include "tether_srv_dispatch.h"
+#include "transport/conn.h"
+
+struct tether_srv_options {
+	int device_index; /* --device N, or -1 for every GPU */
+	const char *server_name;
+};
+
+/* Dispatch tables are found by the loader's dispatch key: the first word of
+ * every dispatchable handle, shared by a device and its queues and command
+ * buffers (the same key layers use). */
+struct tether_srv_table {
+	const void *key;
+	VkPhysicalDevice physical; /* for device tables */
+	struct tether_srv_dispatch dt;
+};
+
+struct tether_srv_memory;
+
+struct tether_srv_session {
+	struct tether_conn *conn;
+	const struct tether_srv_options *opts;
+	struct tether_srv_objects objects;
+	struct tether_handle_ops handle_ops;
+	struct tether_srv_dispatch global;
+	struct tether_srv_table **tables;
+	uint32_t table_count;
+	struct tether_arena arena;
+	struct tether_encoder reply;
+	struct tether_encoder push; /* one MEMORY message being built */
+	bool reply_ready;
+	struct tether_srv_memory *memories;
+	uint64_t async_errors;
+};
+
+int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_options *opts);
+
+const struct tether_srv_dispatch *tether_srv_global_dispatch(struct tether_srv_session *s);
+const struct tether_srv_dispatch *tether_srv_dispatch_of(struct tether_srv_session *s, const void *dispatchable);
+struct tether_srv_table *tether_srv_table_of(struct tether_srv_session *s, const void *dispatchable);
+struct tether_srv_table *tether_srv_table_add(struct tether_srv_session *s, const void *dispatchable);
+
+/* The command just executed produced a reply in s->reply: send it. */
+void tether_srv_reply_ready(struct tether_srv_session *s);
+/* An asynchronous call failed on the driver: the client learns of it later. */
+void tether_srv_async_error(struct tether_srv_session *s, const char *command, VkResult result);
+
+/* Generated (tether_srv_exec.c) and hand-written command execution. */
+bool tether_srv_execute(struct tether_srv_session *s, uint32_t id, struct tether_decoder *d,
+			struct tether_encoder *r);
+bool tether_srv_execute_own(struct tether_srv_session *s, uint32_t id, struct tether_decoder *d,
+			    struct tether_encoder *r);
+
+/* Mapped memory mirrors (exec_memory.c). */
+/* Sends GPU writes to every memory the client maps, ahead of the reply. */
+void tether_srv_memory_push(struct tether_srv_session *s);
+void tether_srv_memory_release_all(struct tether_srv_session *s);
+
+#endif

@@ -1,0 +1,207 @@
+"""Start and stop a tetherd for a test, and build the environments that send a
+Vulkan program to the native driver or through the tether ICD.
+
+Shared by run_compare.py and compare_vulkaninfo.py (python3 stdlib only).
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+# Loader variables a caller's environment may carry; each run sets its own.
+_LOADER_VARS = (
+    "VK_DRIVER_FILES", "VK_ICD_FILENAMES", "VK_ADD_DRIVER_FILES",
+    "VK_INSTANCE_LAYERS", "VK_LOADER_LAYERS_ENABLE", "VK_LOADER_LAYERS_DISABLE",
+    "VK_LAYER_ENABLES", "VK_LOADER_DRIVERS_SELECT", "VK_LOADER_DRIVERS_DISABLE",
+    "TETHER_SERVER",
+)
+VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation"
+SYNC_VALIDATION = "VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT"
+# What the Khronos validation layer prints by default (no messenger installed):
+# "Validation Error: [ VUID-... ]" and, for synchronization validation,
+# "Validation Error: [ SYNC-HAZARD-... ]".
+_VALIDATION_RE = re.compile(r"Validation Error|VUID-|SYNC-HAZARD")
+
+READY_TIMEOUT_S = 10.0
+STOP_GRACE_S = 5.0
+
+
+def log(msg):
+    print("[tether-test] " + msg, flush=True)
+
+
+def base_env():
+    """The caller's environment without any loader or tether selection."""
+    env = dict(os.environ)
+    for var in _LOADER_VARS:
+        env.pop(var, None)
+    return env
+
+
+def native_env(native_icd, validation=False, sync_validation=False):
+    """Environment that loads only the real driver, optionally validated."""
+    env = base_env()
+    env["VK_DRIVER_FILES"] = native_icd
+    if validation:
+        env["VK_INSTANCE_LAYERS"] = VALIDATION_LAYER
+        if sync_validation:
+            env["VK_LAYER_ENABLES"] = SYNC_VALIDATION
+    return env
+
+
+def tether_env(icd_manifest, server_addr):
+    """Environment that loads only the tether ICD, pointed at server_addr."""
+    env = base_env()
+    env["VK_DRIVER_FILES"] = icd_manifest
+    env["TETHER_SERVER"] = server_addr
+    return env
+
+
+def validation_lines(text):
+    """Lines of a log that report a validation error."""
+    return [line for line in text.splitlines() if _VALIDATION_RE.search(line)]
+
+
+def _free_tcp_port():
+    # Racy by nature (the port is released before tetherd binds it), but
+    # loopback ports are plentiful and a clash shows as a clear start failure.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Tetherd:
+    """One tetherd process listening on a Unix socket or a loopback TCP port.
+
+    The listen string is what tetherd's --listen takes and what the ICD reads
+    from TETHER_SERVER: "unix:PATH" or "127.0.0.1:PORT".
+    """
+
+    def __init__(self, tetherd, native_icd, workdir, transport="unix",
+                 validation=False, sync_validation=False, extra_args=()):
+        if transport not in ("unix", "tcp"):
+            raise ValueError("transport must be unix or tcp")
+        self.tetherd = tetherd
+        self.transport = transport
+        self.log_path = os.path.join(workdir, "tetherd.log")
+        if transport == "unix":
+            self.sock_path = os.path.join(workdir, "s")
+            self.addr = "unix:" + self.sock_path
+        else:
+            self.port = _free_tcp_port()
+            self.addr = "127.0.0.1:%d" % self.port
+        self.env = native_env(native_icd, validation, sync_validation)
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self._log = None
+
+    def start(self):
+        """Start tetherd and wait until it accepts connections; raise on failure."""
+        cmd = [self.tetherd, "--listen", self.addr] + self.extra_args
+        log("starting: %s (log %s)" % (" ".join(cmd), self.log_path))
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("tetherd exited with status %d before listening\n%s"
+                                   % (self.proc.returncode, self.log_tail()))
+            if self._accepts():
+                log("tetherd (pid %d) listening on %s" % (self.proc.pid, self.addr))
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("tetherd did not accept connections on %s within %.0f s\n%s"
+                           % (self.addr, READY_TIMEOUT_S, self.log_tail()))
+
+    def _accepts(self):
+        # A probe connection that closes at once: tetherd must treat it as a
+        # client that went away before its handshake.
+        if self.transport == "unix":
+            if not os.path.exists(self.sock_path):
+                return False
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            target = self.sock_path
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            target = ("127.0.0.1", self.port)
+        s.settimeout(1.0)
+        try:
+            s.connect(target)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after STOP_GRACE_S; return the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                log("tetherd ignored SIGTERM for %.0f s: SIGKILL" % STOP_GRACE_S)
+                self.proc.kill()
+                self.proc.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+        return self.proc.returncode
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines=40):
+        text = self.log_text().splitlines()
+        return "\n".join("  tetherd| " + line for line in text[-lines:])
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def run_program(cmd, env, log_path, timeout):
+    """Run cmd with stdout+stderr to log_path; return (exit status, output text).
+
+    A timeout kills the program and reports status -9.
+    """
+    with open(log_path, "wb") as out:
+        try:
+            rc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            log("timed out after %d s: %s" % (timeout, " ".join(cmd)))
+            rc = -9
+        except OSError as e:
+            log("cannot run %s: %s" % (cmd[0], e))
+            rc = 127
+    with open(log_path, "rb") as f:
+        return rc, f.read().decode("utf-8", "replace")
+
+
+def indent(text, prefix, lines=60):
+    tail = text.splitlines()[-lines:]
+    return "\n".join(prefix + line for line in tail)
+
+
+def die(msg):
+    log("ERROR: " + msg)
+    sys.exit(2)

@@ -1,0 +1,134 @@
+/* tether connections: stream sockets (TCP, Unix) between the ICD and tetherd,
+ * with gather sends and buffered exact-length receives. conn_posix.c and
+ * conn_win32.c implement it; address.c parses the address strings for both. */
+#ifndef TETHER_CONN_H
+#define TETHER_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where tetherd listens when nothing else is configured. */
+#define TETHER_DEFAULT_PORT 7380
+#define TETHER_DEFAULT_LISTEN "127.0.0.1:7380"
+
+/* A connect that gets no answer gives up after this long (an ICD must not hang
+ * an application's vkCreateInstance on a dead link). */
+#define TETHER_CONNECT_TIMEOUT_MS 5000
+
+/* One piece of a gather send. */
+struct tether_iovec {
+	const void *base;
+	size_t len;
+};
+
+struct tether_conn;
+struct tether_listener;
+
+/*
+ * Address strings:
+ *   HOST:PORT     IPv4 literal or host name (resolved with getaddrinfo)
+ *   [IPV6]:PORT   IPv6 literal, e.g. "[::1]:7380"
+ *   HOST          HOST:TETHER_DEFAULT_PORT
+ *   unix:PATH     Unix-domain stream socket (POSIX only)
+ */
+enum tether_address_kind {
+	TETHER_ADDRESS_TCP = 1,
+	TETHER_ADDRESS_UNIX = 2,
+};
+
+#define TETHER_ADDRESS_MAX_HOST 255
+#define TETHER_ADDRESS_MAX_PATH 107 /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
+
+struct tether_address {
+	enum tether_address_kind kind;
+	char host[TETHER_ADDRESS_MAX_HOST + 1]; /* TCP: without brackets */
+	char port[6];                           /* TCP: decimal, 0-65535 */
+	char path[TETHER_ADDRESS_MAX_PATH + 1]; /* UNIX */
+};
+
+/**
+ * tether_address_parse() - split an address string into its parts
+ * Only the syntax is checked; nothing is resolved.
+ * Return: 0, or -EINVAL for a malformed address.
+ */
+int tether_address_parse(const char *str, struct tether_address *out);
+
+/**
+ * tether_conn_connect() - open a connection to @addr
+ * Tries every address the name resolves to, each for at most
+ * TETHER_CONNECT_TIMEOUT_MS. TCP connections get TCP_NODELAY.
+ * Return: 0, -EINVAL (bad address), -EHOSTUNREACH (name not resolved),
+ * -ENOTSUP (unix: on Windows), -ECONNREFUSED, -ETIMEDOUT or another negative errno.
+ */
+int tether_conn_connect(const char *addr, struct tether_conn **out);
+
+/**
+ * tether_listener_open() - listen on @addr
+ * TCP listeners set SO_REUSEADDR; port 0 picks a free port (see
+ * tether_listener_address()). A unix: socket file left by a dead server is
+ * replaced, one a live server answers on is not (-EADDRINUSE).
+ * Return: 0 or negative errno.
+ */
+int tether_listener_open(const char *addr, struct tether_listener **out);
+
+/**
+ * tether_listener_address() - the address actually bound, as a string that
+ * tether_conn_connect() accepts ("127.0.0.1:41234", "[::1]:7380", "unix:/run/x")
+ * Return: 0, or -ENOSPC when @len is too small.
+ */
+int tether_listener_address(struct tether_listener *l, char *buf, size_t len);
+
+/**
+ * tether_listener_accept() - wait for and accept one connection
+ * Return: 0 or negative errno (-ECONNABORTED after tether_listener_close()
+ * from another thread is not supported: close only when no accept runs).
+ */
+int tether_listener_accept(struct tether_listener *l, struct tether_conn **out);
+
+/** tether_listener_close() - stop listening, remove a unix: socket file; NULL is ignored. */
+void tether_listener_close(struct tether_listener *l);
+
+/**
+ * tether_conn_send() - send all bytes of @iov[0..iovcnt) in order
+ * Uses gather writes and loops over partial writes; never raises SIGPIPE.
+ * One thread may send while another receives; two concurrent senders must
+ * lock around the call.
+ * Return: 0 once everything is handed to the kernel, or negative errno
+ * (-EPIPE / -ECONNRESET when the peer is gone).
+ */
+int tether_conn_send(struct tether_conn *c, const struct tether_iovec *iov, int iovcnt);
+
+/**
+ * tether_conn_recv() - receive exactly @len bytes
+ * Small reads are served from a 64 KiB internal buffer (a 16-byte header
+ * costs no syscall when its message is already buffered); large reads go
+ * straight into @buf.
+ * Return: 0, -ECONNRESET when the peer closed (also mid-read),
+ * -ECONNABORTED after tether_conn_shutdown(), -ETIMEDOUT when no data
+ * came for the timeout set with tether_conn_set_timeout(), or negative errno.
+ * A timed-out read of at most 32 KiB consumes nothing and may be retried; a
+ * larger one that timed out part way leaves the connection unusable.
+ */
+int tether_conn_recv(struct tether_conn *c, void *buf, size_t len);
+
+/**
+ * tether_conn_set_timeout() - limit how long tether_conn_recv() waits for data
+ * @timeout_ms: 0 waits forever.
+ * Return: 0 or negative errno.
+ */
+int tether_conn_set_timeout(struct tether_conn *c, int timeout_ms);
+
+/**
+ * tether_conn_shutdown() - end both directions without freeing
+ * Safe to call from another thread: a reader blocked in tether_conn_recv()
+ * wakes and returns -ECONNABORTED. tether_conn_close() must still follow.
+ */
+void tether_conn_shutdown(struct tether_conn *c);
+
+/** tether_conn_close() - close and free the connection; NULL is ignored. */
+void tether_conn_close(struct tether_conn *c);
+
+/** tether_conn_peer() - the peer's address for log lines ("10.0.0.2:50412", "unix:/path"). */
+const char *tether_conn_peer(const struct tether_conn *c);
+
+#endif /* TETHER_CONN_H */
