@@ -4,6 +4,8 @@
  */
 #include "server/session.h"
 
+#include <string.h>
+
 #include "tether_wire.h"
 #include "transport/platform/log.h"
 
@@ -15,7 +17,38 @@ void tether_srv_vkCreateInstance(struct tether_srv_session *s, struct tether_dec
 		tether_decoder_fail(d, "bad vkCreateInstance");
 		return;
 	}
-	a.result = s->global.CreateInstance(a.pCreateInfo, NULL, a.pInstance);
+	/* The client's loader may ask for portability enumeration, which concerns
+	 * the client's drivers, not this server's: this server's loader decides. */
+	VkInstanceCreateInfo info = *a.pCreateInfo;
+	info.flags &= ~VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+	/* The ICD offers the carried instance extensions without asking (there is
+	 * no session yet); all are queries promoted to Vulkan 1.1, so one this
+	 * server's loader lacks is left out rather than failing the instance. */
+	VkExtensionProperties *have = NULL;
+	uint32_t n_have = 0;
+	const char **names = tether_dec_alloc(d, info.enabledExtensionCount + 1u, sizeof(char *));
+	if (s->global.EnumerateInstanceExtensionProperties(NULL, &n_have, NULL) >= 0)
+		have = tether_dec_alloc(d, n_have + 1u, sizeof(*have));
+	if (!names || !have || s->global.EnumerateInstanceExtensionProperties(NULL, &n_have, have) < 0) {
+		tether_decoder_fail(d, "cannot list instance extensions");
+		return;
+	}
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < info.enabledExtensionCount; i++) {
+		bool found = false;
+		for (uint32_t j = 0; j < n_have && !found; j++)
+			found = !strcmp(have[j].extensionName, info.ppEnabledExtensionNames[i]);
+		if (found)
+			names[kept++] = info.ppEnabledExtensionNames[i];
+		else
+			TETHER_LOGI("session", "instance extension %s is not on this server; left out",
+				    info.ppEnabledExtensionNames[i]);
+	}
+	info.enabledExtensionCount = kept;
+	info.ppEnabledExtensionNames = names;
+	a.result = s->global.CreateInstance(&info, NULL, a.pInstance);
+	if (a.result != VK_SUCCESS)
+		TETHER_LOGW("session", "vkCreateInstance failed on the server: VkResult %d", (int)a.result);
 	if (a.result == VK_SUCCESS) {
 		struct tether_srv_table *t = tether_srv_table_add(s, *a.pInstance);
 		if (!t) {

@@ -20,6 +20,8 @@ DENIED_EXTENSIONS = {
     'VK_EXT_display_surface_counter', 'VK_EXT_display_control', 'VK_EXT_hdr_metadata',
     'VK_EXT_swapchain_colorspace', 'VK_EXT_swapchain_maintenance1', 'VK_EXT_surface_maintenance1',
     'VK_EXT_acquire_drm_display', 'VK_GOOGLE_display_timing', 'VK_AMD_display_native_hdr',
+    'VK_GOOGLE_surfaceless_query', 'VK_EXT_image_compression_control_swapchain',
+    'VK_KHR_swapchain_mutable_format', 'VK_NV_present_barrier',
     # Debug reporting is implemented by the client's loader and layers.
     'VK_EXT_debug_report', 'VK_EXT_debug_utils', 'VK_EXT_debug_marker',
     'VK_EXT_validation_features', 'VK_EXT_validation_flags', 'VK_EXT_layer_settings',
