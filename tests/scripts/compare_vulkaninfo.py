@@ -37,6 +37,23 @@ EXCLUSIONS = [
      "tetherd may expose a subset of the server's GPUs; blocks are paired by deviceName"),
     ("memory-budget", None, r"^\s+(budget|usage)\s+=",
      "VK_EXT_memory_budget values are live and change with every allocation"),
+    ("no-link-extensions", None,
+     r"^\s+VK_(KHR_external_(memory|semaphore|fence)_fd|EXT_external_memory_(host|dma_buf)"
+     r"|EXT_physical_device_drm|EXT_image_drm_format_modifier)\s",
+     "file descriptors, dma-bufs and host pointers cannot cross a link: tether does not offer them"),
+    ("no-link-properties", r"^VkPhysicalDevice(ExternalMemoryHostProperties|DrmProperties)EXT:", r"",
+     "properties of extensions tether cannot offer over a link (see no-link-extensions)"),
+    ("presentation-extensions", None,
+     r"^\s+VK_(KHR_swapchain|KHR_swapchain_mutable_format|KHR_incremental_present|KHR_device_group"
+     r"|KHR_present_id|KHR_present_wait|EXT_swapchain_maintenance1|KHR_shared_presentable_image"
+     r"|EXT_display_control|EXT_hdr_metadata|GOOGLE_display_timing)\s",
+     "presentation is the tether ICD's own (client windows), not the server's: these come with it"),
+    ("device-group-present", r"^Device Groups:",
+     r"^(\tPresent Capabilities|\t\t.+\(ID: \d+\):$|\t\t\tCan present images|\t\t\t\t.+\(ID: \d+\)$"
+     r"|\t\tPresent modes: count|\t\t\tDEVICE_GROUP_PRESENT_MODE_)",
+     "device-group present capabilities need VK_KHR_device_group's surface queries (presentation)"),
+    ("device-extension-count", None, r"^Device Extensions: count = \d+$",
+     "the count differs by exactly the extensions excluded above"),
 ]
 
 _GPU_RE = re.compile(r"^GPU(\d+):$")
