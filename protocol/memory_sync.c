@@ -1,44 +1,27 @@
 /*
- * Changed-byte runs between a mapping and its snapshot (see memory_sync.h).
- * Pages are compared with memcmp first, so unchanged memory costs one pass at
- * memory bandwidth; only differing pages are scanned for exact runs.
+ * Changed spans between a mapping and its snapshot (see memory_sync.h).
+ * Pages are compared with memcmp, so unchanged memory costs one pass at
+ * memory bandwidth; a changed page sends the span from its first to its last
+ * differing byte, and spans that touch are sent as one run.
  */
 #include "protocol/memory_sync.h"
 
 #define PAGE 4096u
 
-/* Finds the next differing byte at or after i, or len. */
-static size_t next_diff(const uint8_t *a, const uint8_t *b, size_t i, size_t len)
+/* The span [*first, *end) of page [i, page_end) that differs; false if none. */
+static bool page_span(const uint8_t *a, const uint8_t *b, size_t i, size_t page_end, size_t *first,
+		      size_t *end)
 {
-	while (i < len) {
-		size_t page_end = (i / PAGE + 1) * PAGE;
-		if (page_end > len)
-			page_end = len;
-		if (i % PAGE == 0 && !memcmp(a + i, b + i, page_end - i)) {
-			i = page_end;
-			continue;
-		}
-		while (i + 8 <= page_end) {
-			uint64_t x, y;
-			memcpy(&x, a + i, 8);
-			memcpy(&y, b + i, 8);
-			if (x != y)
-				break;
-			i += 8;
-		}
-		while (i < page_end && a[i] == b[i])
-			i++;
-		if (i < page_end)
-			return i;
-	}
-	return len;
-}
-
-static size_t next_same(const uint8_t *a, const uint8_t *b, size_t i, size_t len)
-{
-	while (i < len && a[i] != b[i])
-		i++;
-	return i;
+	if (!memcmp(a + i, b + i, page_end - i))
+		return false;
+	size_t lo = i, hi = page_end;
+	while (a[lo] == b[lo])
+		lo++;
+	while (a[hi - 1] == b[hi - 1])
+		hi--;
+	*first = lo;
+	*end = hi;
+	return true;
 }
 
 uint64_t tether_memsync_encode(struct tether_encoder *e, uint64_t id, uint64_t base,
@@ -50,14 +33,34 @@ uint64_t tether_memsync_encode(struct tether_encoder *e, uint64_t id, uint64_t b
 	size_t count_at = e->size;
 	tether_enc_u64(e, 0);
 	uint64_t runs = 0;
-	for (size_t i = next_diff(cur, snap, 0, len); i < len; i = next_diff(cur, snap, i, len)) {
-		size_t end = next_same(cur, snap, i, len);
-		tether_enc_u64(e, i);
-		tether_enc_u64(e, end - i);
-		tether_enc_raw(e, cur + i, end - i);
-		memcpy(snap + i, cur + i, end - i);
+	size_t run_start = 0, run_end = 0; /* the run being built, empty when equal */
+	for (size_t i = 0; i < len; i = (i / PAGE + 1) * PAGE) {
+		size_t page_end = (i / PAGE + 1) * PAGE;
+		if (page_end > len)
+			page_end = len;
+		size_t first, end;
+		if (!page_span(cur, snap, i, page_end, &first, &end))
+			continue;
+		if (run_end != run_start && first == run_end) {
+			run_end = end; /* contiguous with the previous page's span */
+			continue;
+		}
+		if (run_end != run_start) {
+			tether_enc_u64(e, run_start);
+			tether_enc_u64(e, run_end - run_start);
+			tether_enc_raw(e, cur + run_start, run_end - run_start);
+			memcpy(snap + run_start, cur + run_start, run_end - run_start);
+			runs++;
+		}
+		run_start = first;
+		run_end = end;
+	}
+	if (run_end != run_start) {
+		tether_enc_u64(e, run_start);
+		tether_enc_u64(e, run_end - run_start);
+		tether_enc_raw(e, cur + run_start, run_end - run_start);
+		memcpy(snap + run_start, cur + run_start, run_end - run_start);
 		runs++;
-		i = end;
 	}
 	if (e->failed)
 		return 0;
@@ -67,6 +70,42 @@ uint64_t tether_memsync_encode(struct tether_encoder *e, uint64_t id, uint64_t b
 	}
 	memcpy(e->data + count_at, &runs, 8);
 	return runs;
+}
+
+/* Writes the bytes of src that differ from snap; dst is only read if merging. */
+static void apply_span(uint8_t *dst, uint8_t *snap, const uint8_t *src, uint64_t n, bool merge)
+{
+	uint64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, s;
+		memcpy(&x, src + i, 8);
+		memcpy(&s, snap + i, 8);
+		if (x == s)
+			continue;
+		uint64_t t = x ^ s;
+		bool every_byte = !((t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull);
+		if (every_byte && !merge) { /* the common case: all of this word changed */
+			memcpy(dst + i, &x, 8);
+			memcpy(snap + i, &x, 8);
+			continue;
+		}
+		for (unsigned k = 0; k < 8; k++) {
+			uint8_t b = src[i + k];
+			if (b == snap[i + k])
+				continue;
+			if (!merge || dst[i + k] == snap[i + k])
+				dst[i + k] = b;
+			snap[i + k] = b;
+		}
+	}
+	for (; i < n; i++) {
+		uint8_t b = src[i];
+		if (b == snap[i])
+			continue;
+		if (!merge || dst[i] == snap[i])
+			dst[i] = b;
+		snap[i] = b;
+	}
 }
 
 void tether_memsync_decode_header(struct tether_decoder *d, uint64_t *id, uint64_t *base)
@@ -96,16 +135,6 @@ void tether_memsync_apply(struct tether_decoder *d, uint8_t *dst, uint8_t *snap,
 			tether_decoder_fail(d, "memory run outside its allocation");
 			return;
 		}
-		uint8_t *p = dst + base + off, *s = snap + base + off;
-		if (merge) {
-			for (uint64_t i = 0; i < n; i++) {
-				if (p[i] == s[i])
-					p[i] = src[i];
-				s[i] = src[i];
-			}
-		} else {
-			memcpy(p, src, n);
-			memcpy(s, src, n);
-		}
+		apply_span(dst + base + off, snap + base + off, src, n, merge);
 	}
 }

@@ -1,8 +1,10 @@
 /*
  * Mapped memory over a link without shared memory: each side keeps a
- * snapshot of what both last agreed on, and only the byte runs that differ
- * from it cross the wire. Runs are exact (no gap merging), so bytes one side
- * did not change never overwrite what the other side wrote meanwhile.
+ * snapshot of what both last agreed on, and only the spans of pages that
+ * differ from it cross the wire. Both snapshots are equal, so the receiver
+ * tells which bytes of a span the sender really changed (those that differ
+ * from its own snapshot) and writes only those: bytes the sender did not
+ * change never overwrite what the receiving side wrote meanwhile.
  */
 #ifndef TETHER_PROTOCOL_MEMORY_SYNC_H
 #define TETHER_PROTOCOL_MEMORY_SYNC_H
@@ -41,8 +43,9 @@ void tether_memsync_decode_header(struct tether_decoder *d, uint64_t *id, uint64
  * tether_memsync_apply() - apply a section's runs (after its header)
  * @dst: the memory (of @size bytes) the runs go into; NULL to skip them
  * @snap: the snapshot, updated to the new bytes
- * @merge: only change bytes of @dst still equal to @snap (the client keeps
- *         writes the application made since the snapshot)
+ * @merge: read @dst and keep its bytes that differ from @snap (the client
+ *         keeps writes the application made since the snapshot); without it
+ *         @dst is only written (the server's mapping may be write-combined)
  */
 void tether_memsync_apply(struct tether_decoder *d, uint8_t *dst, uint8_t *snap, uint64_t size,
 			  uint64_t base, bool merge);
