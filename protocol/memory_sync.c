@@ -84,7 +84,15 @@ static void apply_span(uint8_t *dst, uint8_t *snap, const uint8_t *src, uint64_t
 			continue;
 		uint64_t t = x ^ s;
 		bool every_byte = !((t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull);
-		if (every_byte && !merge) { /* the common case: all of this word changed */
+		if (merge) {
+			uint64_t cur;
+			memcpy(&cur, dst + i, 8);
+			if (cur == s) { /* no local write here: the common case */
+				memcpy(dst + i, &x, 8);
+				memcpy(snap + i, &x, 8);
+				continue;
+			}
+		} else if (every_byte) { /* all of this word changed */
 			memcpy(dst + i, &x, 8);
 			memcpy(snap + i, &x, 8);
 			continue;

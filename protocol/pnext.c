@@ -114,15 +114,23 @@ static void decode_chain(struct tether_decoder *d, const void **slot, VkStructur
 {
 	VkStructureType saved_root = d->pnext_root;
 	unsigned saved_depth = d->depth;
-	if (root)
+	/* A node's own pNext continues the chain it is in: the root stays the
+	 * struct that began it. Any other struct begins a chain of its own. */
+	if (d->chain_continues)
+		d->chain_continues = false;
+	else
 		d->pnext_root = root, d->depth = 0;
 	const struct tether_pnext_type *t = NULL;
 	void *node = decode_target(d, slot, &t, partial);
 	if (node) {
+		/* Every struct decodes pNext right after sType, before any member
+		 * that could begin another chain, so the flag reaches its own. */
+		d->chain_continues = true;
 		if (partial)
 			t->decode_partial(d, node);
 		else
 			t->decode(d, node);
+		d->chain_continues = false;
 	}
 	d->pnext_root = saved_root;
 	d->depth = saved_depth;

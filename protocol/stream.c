@@ -95,7 +95,13 @@ const char *tether_dec_string(struct tether_decoder *d)
 	if (n == 0 || d->fatal)
 		return NULL;
 	n -= 1;
-	char *s = tether_dec_array(d, n + 1u, 1, 1);
+	/* The NUL is not on the wire: bound by the n bytes that are, so that a
+	 * string ending the message is not refused. */
+	if (n > tether_dec_remaining(d)) {
+		tether_decoder_fail(d, "element count larger than the message");
+		return NULL;
+	}
+	char *s = tether_dec_alloc(d, (uint64_t)n + 1, 1);
 	if (!s)
 		return NULL;
 	tether_dec_raw(d, s, n);

@@ -50,6 +50,7 @@ struct tether_decoder {
 	const char *error; /* static text saying what was wrong */
 	VkStructureType pnext_root; /* the struct a pNext chain being decoded extends */
 	unsigned depth;             /* pNext nesting, bounded against hostile chains */
+	bool chain_continues;       /* the struct being decoded is a node of a chain */
 };
 
 void tether_encoder_init(struct tether_encoder *e);

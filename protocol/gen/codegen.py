@@ -31,8 +31,9 @@ def len_expr(ctx, m):
         if name in ctx.siblings:
             sib = ctx.siblings[name]
             if sib.ptr == 1 and not sib.const and ctx.reg.scalar_size(sib.type):
-                return '(%s ? *%s : 0)' % (ctx.ref(name), ctx.ref(name))
-            return ctx.ref(name)
+                return '(%s ? (uint64_t)*%s : 0)' % (ctx.ref(name), ctx.ref(name))
+            # 64-bit arithmetic: hostile values must not wrap ((samples + 31) / 32).
+            return '(uint64_t)' + ctx.ref(name)
         return name
     return re.sub(r'(?<![>.\w])([A-Za-z_]\w*)', sub, expr)
 
@@ -131,10 +132,10 @@ def elem_encode(ctx, m, x, partial=False):
     return 'tether_encode_%s%s(e, &%s);' % (t, '_partial' if partial else '', x)
 
 
-def elem_decode(ctx, m, x, partial=False):
+def elem_decode(ctx, m, x, partial=False, optional=False):
     reg = ctx.reg
     t = reg.resolve(m.type)
-    opt = 'true' if m.is_optional else 'false'
+    opt = 'true' if (m.is_optional or optional) else 'false'
     if m.objecttype:
         return '%s = tether_dec_handle(d, (VkObjectType)%s, %s);' % (x, ctx.ref(m.objecttype), opt)
     if reg.is_handle(t):
@@ -247,12 +248,17 @@ def value_decode(ctx, m, x, cap=None):
                 lines.append('%s[%s - 1] = 0;' % (x, static_count(m)))
             return lines
         flat = '((%s *)%s)' % (m.type, x)
+        # Fixed arrays of handles hold VK_NULL_HANDLE past their count
+        # (VkPhysicalDeviceGroupProperties::physicalDevices).
         return ['for (size_t i_ = 0; i_ < %s; i_++)' % static_count(m),
-                '\t' + elem_decode(ctx, m, flat + '[i_]')]
+                '\t' + elem_decode(ctx, m, flat + '[i_]', optional=True)]
     if m.ptr == 0:
         return [elem_decode(ctx, m, x)]
     if is_string(m):
-        return ['%s = tether_dec_string(d);' % x]
+        lines = ['%s = tether_dec_string(d);' % x]
+        if not m.is_optional:
+            lines += ['if (!%s && !d->fatal)' % x, '\ttether_decoder_fail(d, "required string is NULL");']
+        return lines
     if is_string_array(m):
         cnt = len_expr(ctx, m)
         return ['if (tether_dec_present(d)) {',
@@ -266,7 +272,14 @@ def value_decode(ctx, m, x, cap=None):
     cnt = len_expr(ctx, m) if m.len else '1'
     t = m.type
     mw = min_wire(reg, t) if t != 'void' else 1
-    lines = ['if (tether_dec_present(d)) {',
+    lines = []
+    div = re.match(r'^\s*([A-Za-z_]\w*)\s*/\s*(\d+)\s*$', m.len or '')
+    if div and div.group(1) in ctx.siblings:
+        # A byte size for an array of words (codeSize / 4): a remainder
+        # would make the driver read past the decoded array.
+        lines += ['if (%s %% %s)' % (ctx.ref(div.group(1)), div.group(2)),
+                  '\ttether_decoder_fail(d, "size is not a multiple of the element size");']
+    lines += ['if (tether_dec_present(d)) {',
              '\tconst uint64_t n_ = (uint64_t)(%s);' % cnt]
     if cap:
         lines += ['\t%s *p_ = (%s *)%s;' % (t, t, x),

@@ -82,7 +82,7 @@ def struct_prototypes(reg, s):
 
 def struct_ctx(reg, s):
     ctx = cg.Ctx(reg, lambda n: 'v->' + n, {m.name: m for m in s.members})
-    ctx.pnext_root = s.stype if (s.stype and not s.extends) else '0'
+    ctx.pnext_root = s.stype if s.stype else '0'
     return ctx
 
 

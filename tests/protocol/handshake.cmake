@@ -22,5 +22,5 @@ foreach(t
     handshake_wrong_first_message_rejected
     handshake_peer_gone_midway)
   add_test(NAME ${t} COMMAND test_handshake ${t})
-  set_tests_properties(${t} PROPERTIES TIMEOUT 60)
+  set_tests_properties(${t} PROPERTIES TIMEOUT 60 LABELS "protocol;sanitize")
 endforeach()

@@ -180,7 +180,9 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tetherd", required=True)
     p.add_argument("--icd-manifest", required=True, help="tether ICD manifest JSON")
-    p.add_argument("--native-icd", required=True, help="real driver's ICD manifest JSON")
+    p.add_argument("--native-icd", required=True,
+                   help="real driver's ICD manifest JSON (TETHER_NATIVE_ICD in the environment wins, "
+                        "so a built tree can be tested against another machine's GPU)")
     p.add_argument("--vulkaninfo", default=shutil.which("vulkaninfo") or "vulkaninfo")
     p.add_argument("--transport", choices=("unix", "tcp"), default="unix")
     p.add_argument("--validation", action="store_true",
@@ -189,6 +191,7 @@ def main():
                    help="pass when tetherd exposes only some of the native GPUs")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     args = p.parse_args()
+    args.native_icd = os.environ.get("TETHER_NATIVE_ICD") or args.native_icd
     for path in (args.tetherd, args.icd_manifest, args.native_icd, args.vulkaninfo):
         if not os.path.exists(path):
             th.die("not found: " + path)

@@ -143,7 +143,9 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tetherd", required=True)
     p.add_argument("--icd-manifest", required=True, help="tether ICD manifest JSON")
-    p.add_argument("--native-icd", required=True, help="real driver's ICD manifest JSON")
+    p.add_argument("--native-icd", required=True,
+                   help="real driver's ICD manifest JSON (TETHER_NATIVE_ICD in the environment wins, "
+                        "so a built tree can be tested against another machine's GPU)")
     p.add_argument("--transport", choices=("unix", "tcp"), default="unix")
     p.add_argument("--validation", action="store_true",
                    help="validation layer in the native run and in tetherd; fail on errors")
@@ -159,6 +161,7 @@ def main():
         p.error("no program given after --")
     if args.sync_validation:
         args.validation = True
+    args.native_icd = os.environ.get("TETHER_NATIVE_ICD") or args.native_icd
     for path in (args.tetherd, args.icd_manifest, args.native_icd, args.app[0]):
         if not os.path.exists(path):
             th.die("not found: " + path)

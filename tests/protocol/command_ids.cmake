@@ -1,0 +1,7 @@
+# Command ids are hashes of command names, never registry positions.
+add_executable(test_command_ids ${CMAKE_CURRENT_LIST_DIR}/test_command_ids.c)
+target_link_libraries(test_command_ids PRIVATE tether_protocol)
+foreach(t command_ids_are_name_hashes command_ids_are_stable)
+  add_test(NAME ${t} COMMAND test_command_ids ${t})
+  set_tests_properties(${t} PROPERTIES LABELS "protocol;sanitize")
+endforeach()

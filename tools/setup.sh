@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The main job: install what tether needs, build and install it into
+# build/prefix, start tetherd on this machine (its GPU, or lavapipe when there
+# is no other) and run a Vulkan program through the tether ICD, which prints
+# the remote GPU that did the work.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build
+cmake --install build --prefix build/prefix >/dev/null
+P=$PWD/build/prefix
+sock=$(mktemp -u /tmp/tetherd.XXXXXX.sock)
+"$P/bin/tetherd" --listen "unix:$sock" 2>build/tetherd.log &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+echo "tetherd serving on unix:$sock (log: build/tetherd.log)"
+export VK_DRIVER_FILES=$P/share/vulkan/icd.d/tether_icd.json TETHER_SERVER=unix:$sock
+"$P/bin/tether" status
+vulkaninfo --summary 2>/dev/null | sed -n '/^Devices:/,$p'
+build/tests/apps/compute_saxpy build/saxpy.out
