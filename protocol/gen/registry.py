@@ -119,6 +119,10 @@ class Registry:
         self.command_aliases = {}
         self.constants = {}
         self.platform_types = set()
+        self.header_version = int(next(
+            t.find('name').tail.split()[-1] for t in self.root.find('types')
+            if t.get('category') == 'define' and t.find('name') is not None
+            and t.find('name').text == 'VK_HEADER_VERSION'))
         self._parse_types()
         self._parse_commands()
         self._parse_features()

@@ -23,6 +23,66 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tetherd_harness as th  # noqa: E402
+import carried  # noqa: E402
+
+_EXT_RE = re.compile(r"^\t(VK_\w+)\s+: extension revision")
+_API_RE = re.compile(r"^\tapiVersion\s+=\s+(\d+)\.(\d+)\.(\d+)")
+_CARRIED = None
+
+
+def carried_model():
+    global _CARRIED
+    if _CARRIED is None:
+        _CARRIED = carried.Carried()
+    return _CARRIED
+
+
+def extension_rules(n_block, t_block, failures):
+    """Rules for one GPU: every extension the server has and tether does not
+    offer must be one tether's protocol cannot carry, with its reason; their
+    lines and their feature/property sections are then left out."""
+    model = carried_model()
+    n_exts = set(m.group(1) for m in map(_EXT_RE.match, n_block) if m)
+    t_exts = set(m.group(1) for m in map(_EXT_RE.match, t_block) if m)
+    for name in sorted(t_exts - n_exts):
+        failures.append("tether offers %s, which the server's GPU does not have" % name)
+    missing = sorted(n_exts - t_exts)
+    for name in missing:
+        why = model.why_not(name)
+        if why is None:
+            failures.append("tether carries %s but did not offer it" % name)
+        else:
+            th.log("not offered: %-45s %s" % (name, why))
+    rules = []
+    if missing:
+        names = "|".join(map(re.escape, missing))
+        structs = [s for s, e in model.struct_ext.items() if e in missing]
+        rules.append(("uncarried-extensions", None, re.compile(r"^\t(%s)\s+:" % names),
+                      "extensions tether's protocol cannot carry (reasons logged above)"))
+        if structs:
+            rules.append(("uncarried-structs", re.compile(r"^(%s):$" % "|".join(map(re.escape, structs))),
+                          re.compile(""), "feature/property structs of those extensions"))
+        rules.append(("extension-count", None, re.compile(r"^Device Extensions: count = \d+$"),
+                      "the count differs by exactly the extensions not offered"))
+    # The protocol is built from one vk.xml: a newer server is offered as the
+    # newest core version tether carries.
+    n_api = next((m for m in map(_API_RE.match, n_block) if m), None)
+    t_api = next((m for m in map(_API_RE.match, t_block) if m), None)
+    if n_api and t_api and (int(n_api.group(1)), int(n_api.group(2))) > (1, 3):
+        want = "1.3.%d" % model.reg.header_version
+        got = "%s.%s.%s" % t_api.groups()
+        if got != want:
+            failures.append("server has Vulkan %s.%s: tether should offer %s, offers %s"
+                            % (n_api.group(1), n_api.group(2), want, got))
+        th.log("apiVersion: server %s.%s.%s offered as %s (newest core version carried)"
+               % (n_api.groups() + (got,)))
+        rules.append(("api-version", None, _API_RE, "server newer than the carried core version"))
+    return [(n, s, l, w) for n, s, l, w in rules]
+
+
+def normalize(lines):
+    """Extension lists are padded to their longest name: compare without padding."""
+    return [re.sub(r"\s+: extension revision", " : extension revision", l) for l in lines]
 
 # (name, section regex or None for any, line regex, why it may differ).
 # "section" is the nearest header line above (one underlined by ==== or ----).
@@ -37,23 +97,10 @@ EXCLUSIONS = [
      "tetherd may expose a subset of the server's GPUs; blocks are paired by deviceName"),
     ("memory-budget", None, r"^\s+(budget|usage)\s+=",
      "VK_EXT_memory_budget values are live and change with every allocation"),
-    ("no-link-extensions", None,
-     r"^\s+VK_(KHR_external_(memory|semaphore|fence)_fd|EXT_external_memory_(host|dma_buf)"
-     r"|EXT_physical_device_drm|EXT_image_drm_format_modifier)\s",
-     "file descriptors, dma-bufs and host pointers cannot cross a link: tether does not offer them"),
-    ("no-link-properties", r"^VkPhysicalDevice(ExternalMemoryHostProperties|DrmProperties)EXT:", r"",
-     "properties of extensions tether cannot offer over a link (see no-link-extensions)"),
-    ("presentation-extensions", None,
-     r"^\s+VK_(KHR_swapchain|KHR_swapchain_mutable_format|KHR_incremental_present|KHR_device_group"
-     r"|KHR_present_id|KHR_present_wait|EXT_swapchain_maintenance1|KHR_shared_presentable_image"
-     r"|EXT_display_control|EXT_hdr_metadata|GOOGLE_display_timing)\s",
-     "presentation is the tether ICD's own (client windows), not the server's: these come with it"),
     ("device-group-present", r"^Device Groups:",
      r"^(\tPresent Capabilities|\t\t.+\(ID: \d+\):$|\t\t\tCan present images|\t\t\t\t.+\(ID: \d+\)$"
      r"|\t\tPresent modes: count|\t\t\tDEVICE_GROUP_PRESENT_MODE_)",
      "device-group present capabilities need VK_KHR_device_group's surface queries (presentation)"),
-    ("device-extension-count", None, r"^Device Extensions: count = \d+$",
-     "the count differs by exactly the extensions excluded above"),
 ]
 
 _GPU_RE = re.compile(r"^GPU(\d+):$")
@@ -127,7 +174,9 @@ def compare_outputs(native_text, tether_text, allow_missing_gpus):
         failures.append("native GPUs missing through tether: %s" % ", ".join(map(repr, missing)))
 
     for (n_name, n_block), (_, t_block) in pairs:
-        d = diff(filter_lines(n_block, counts), filter_lines(t_block, t_counts), repr(n_name))
+        rules = _COMPILED + extension_rules(n_block, t_block, failures)
+        d = diff(normalize(filter_lines(n_block, counts, rules)),
+                 normalize(filter_lines(t_block, t_counts, rules)), repr(n_name))
         if d:
             failures.append("GPU %r differs:\n%s" % (n_name, "\n".join(d)))
         else:

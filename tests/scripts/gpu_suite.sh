@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs tether's native-vs-remote comparisons against a real GPU driver, from
+# an already built tree, without CTest (for a GPU machine that has no build
+# tools): every compute program over a Unix socket and TCP loopback with the
+# validation layer on the server, and vulkaninfo field by field.
+#   tests/scripts/gpu_suite.sh BUILD_DIR NATIVE_ICD_JSON
+set -uo pipefail
+build=$(cd "$1" && pwd)
+native=$2
+here=$(cd "$(dirname "$0")" && pwd)
+py=$(command -v python3)
+common=(--tetherd "$build/server/tetherd" --icd-manifest "$build/icd/tether_icd.json" --native-icd "$native")
+pass=0
+fail=0
+run() {
+  local name=$1; shift
+  if "$@" >"/tmp/gpu_suite.$name.log" 2>&1; then
+    pass=$((pass + 1)); echo "PASS $name"
+  else
+    fail=$((fail + 1)); echo "FAIL $name"; tail -20 "/tmp/gpu_suite.$name.log"
+  fi
+}
+for app in compute_saxpy compute_prefix_sum compute_reduction_timeline compute_timestamps_fences; do
+  for transport in tcp unix; do
+    run "${app}_$transport" "$py" "$here/run_compare.py" "${common[@]}" --transport "$transport" \
+      --validation -- "$build/tests/apps/$app" '{out}'
+  done
+done
+run vulkaninfo "$py" "$here/compare_vulkaninfo.py" "${common[@]}" --vulkaninfo "$(command -v vulkaninfo)"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
