@@ -84,6 +84,10 @@ void tether_icd_conn_unlock_async(struct tether_icd_conn *c);
  * reply, which *d then decodes. The lock stays held until tether_icd_conn_unlock. */
 VkResult tether_icd_conn_call(struct tether_icd_conn *c, struct tether_decoder **d);
 void tether_icd_conn_unlock(struct tether_icd_conn *c);
+/* tether_icd_conn_call() for a query whose answer never changes: the request
+ * encoded from batch offset @at is looked up among earlier replies; a hit is
+ * answered locally and the request taken back out of the batch. */
+VkResult tether_icd_conn_call_cached(struct tether_icd_conn *c, size_t at, struct tether_decoder **d);
 /* Marks the connection lost; every later call returns VK_ERROR_DEVICE_LOST. */
 void tether_icd_conn_fail(struct tether_icd_conn *c, const char *why);
 /* Ships everything batched so far without waiting. Lock held by the caller. */

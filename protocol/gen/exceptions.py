@@ -99,3 +99,20 @@ COMPLETION_COMMANDS = {
     'vkWaitForFences', 'vkGetFenceStatus', 'vkQueueWaitIdle', 'vkDeviceWaitIdle',
     'vkWaitSemaphores', 'vkGetSemaphoreCounterValue', 'vkGetEventStatus',
 }
+
+# Queries whose answer never changes for the same question: the ICD keeps each
+# reply, keyed by the encoded request, and answers repeats without the server
+# (translation layers ask for format properties hundreds of times at start).
+# Memory properties are not here: VK_EXT_memory_budget makes them live.
+CACHED_QUERIES = {
+    'vkGetPhysicalDeviceFeatures', 'vkGetPhysicalDeviceFeatures2',
+    'vkGetPhysicalDeviceFormatProperties', 'vkGetPhysicalDeviceFormatProperties2',
+    'vkGetPhysicalDeviceImageFormatProperties', 'vkGetPhysicalDeviceImageFormatProperties2',
+    'vkGetPhysicalDeviceQueueFamilyProperties', 'vkGetPhysicalDeviceQueueFamilyProperties2',
+    'vkGetPhysicalDeviceSparseImageFormatProperties', 'vkGetPhysicalDeviceSparseImageFormatProperties2',
+    'vkGetPhysicalDeviceExternalBufferProperties', 'vkGetPhysicalDeviceExternalFenceProperties',
+    'vkGetPhysicalDeviceExternalSemaphoreProperties', 'vkGetPhysicalDeviceMultisamplePropertiesEXT',
+    'vkGetPhysicalDeviceFragmentShadingRatesKHR', 'vkGetDeviceBufferMemoryRequirements',
+    'vkGetDeviceImageMemoryRequirements', 'vkGetDeviceImageSparseMemoryRequirements',
+    'vkGetDescriptorSetLayoutSupport',
+}

@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from registry import Registry  # noqa: E402
-from exceptions import ICD_HAND_WRITTEN  # noqa: E402
+from exceptions import ICD_HAND_WRITTEN, CACHED_QUERIES  # noqa: E402
 from gen_protocol import HEADER, write, param_role, is_sync, params_decl  # noqa: E402
 
 LEVEL = {'VkInstance': 'TETHER_ICD_LEVEL_INSTANCE', 'VkPhysicalDevice': 'TETHER_ICD_LEVEL_PHYSICAL_DEVICE',
@@ -64,6 +64,9 @@ def gen_entry(reg, cmd):
         return out
     body.append('struct tether_icd_conn *c_ = tether_icd_conn_of(%s);' % first.name)
     body.append('struct tether_encoder *e_ = tether_icd_conn_lock(c_);')
+    cached = cmd.name in CACHED_QUERIES
+    if cached:
+        body.append('const size_t at_ = e_->size;')
     body.append('tether_encode_cmd_%s(e_, %s);' % (cmd.name, args))
     if not is_sync(reg, cmd):
         body.append('tether_icd_conn_unlock_async(c_);')
@@ -74,8 +77,9 @@ def gen_entry(reg, cmd):
     fv = fail_value(ret)
     if ret != 'void':
         body.append('%s r_ = %s;' % (ret, fv))
+    call = 'tether_icd_conn_call_cached(c_, at_, &d_)' if cached else 'tether_icd_conn_call(c_, &d_)'
     body += ['struct tether_decoder *d_;',
-             'if (tether_icd_conn_call(c_, &d_) == VK_SUCCESS) {',
+             'if (%s == VK_SUCCESS) {' % call,
              '\t%stether_decode_reply_%s(d_, %s);' % ('r_ = ' if ret != 'void' else '', cmd.name, args)]
     body += ['\tif (d_->fatal) {', '\t\ttether_icd_conn_fail(c_, d_->error);']
     if ret != 'void':
