@@ -15,6 +15,16 @@
 #include "transport/conn.h"
 #include "transport/platform/log.h"
 
+/* A Unix socket path to remove when tetherd is stopped. */
+static char socket_path[256];
+
+static void on_terminate(int sig)
+{
+	if (socket_path[0])
+		unlink(socket_path);
+	_exit(128 + sig);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -72,6 +82,10 @@ int main(int argc, char **argv)
 	if (tether_listener_address(l, bound, sizeof(bound)) < 0)
 		snprintf(bound, sizeof(bound), "%s", listen_addr);
 	fprintf(stderr, "tetherd: listening on %s\n", bound);
+	if (!strncmp(listen_addr, "unix:", 5))
+		snprintf(socket_path, sizeof(socket_path), "%s", listen_addr + 5);
+	signal(SIGTERM, on_terminate);
+	signal(SIGINT, on_terminate);
 	/* Sessions are children; nobody waits for them. */
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
@@ -93,6 +107,8 @@ int main(int argc, char **argv)
 		pid_t pid = fork();
 		if (pid == 0) {
 			signal(SIGCHLD, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
 			r = tether_srv_session_run(c, &opts);
 			tether_conn_close(c);
 			_exit(r < 0 ? 1 : 0);

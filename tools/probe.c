@@ -1,0 +1,109 @@
+/* What the tether subcommands share: the --server option and reaching a
+ * server (connect + HELLO/WELCOME), timed, with failures explained in words a
+ * user can act on. */
+#include "tools/tool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tether_wire.h"
+#include "transport/conn.h"
+#include "transport/platform/platform.h"
+
+static const char *default_server(void)
+{
+	const char *env = tether_getenv("TETHER_SERVER");
+	return env && *env ? env : TETHER_DEFAULT_LISTEN;
+}
+
+int tether_tool_parse_opts(int argc, char **argv, struct tether_tool_opts *out)
+{
+	out->server = default_server();
+	out->help = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			out->help = 1;
+		} else if (!strcmp(a, "--server") || !strcmp(a, "-s")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "tether %s: %s needs an address\n", argv[0], a);
+				return -EINVAL;
+			}
+			out->server = argv[++i];
+		} else if (!strncmp(a, "--server=", 9)) {
+			out->server = a + 9;
+		} else {
+			fprintf(stderr, "tether %s: unknown option '%s' (try tether %s --help)\n",
+				argv[0], a, argv[0]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The failure in words, with the likely fix. */
+static void explain_connect_error(const char *cmd, const char *addr, int err)
+{
+	const char *hint = "";
+	switch (err) {
+	case -EINVAL:
+		hint = " (addresses look like HOST:PORT, [IPV6]:PORT or unix:PATH)";
+		break;
+	case -ECONNREFUSED:
+	case -ENOENT:
+		hint = " (is tetherd running there?)";
+		break;
+	case -ETIMEDOUT:
+	case -EHOSTUNREACH:
+		hint = " (check the address and the link)";
+		break;
+	}
+	fprintf(stderr, "tether %s: cannot reach tetherd at %s: %s%s\n", cmd, addr, strerror(-err),
+		hint);
+}
+
+static void explain_handshake_error(const char *cmd, const char *addr, int err,
+				    const struct tether_handshake_result *hs)
+{
+	if (err == -EPROTONOSUPPORT)
+		fprintf(stderr, "tether %s: %s speaks tether protocol %u.x, this build %u.x: %s\n", cmd,
+			addr, hs->peer_major, TETHER_PROTOCOL_MAJOR, hs->error);
+	else if (err == -EPROTO)
+		fprintf(stderr, "tether %s: %s answered, but not as a tetherd that accepts us%s%s\n",
+			cmd, addr, hs->error[0] ? ": " : "", hs->error);
+	else
+		fprintf(stderr, "tether %s: handshake with %s failed: %s\n", cmd, addr, strerror(-err));
+}
+
+int tether_tool_probe(const char *cmd, const char *addr, struct tether_tool_probe *out)
+{
+	struct tether_conn *c;
+	memset(out, 0, sizeof(*out));
+	uint64_t t0 = tether_time_ns();
+	int r = tether_conn_connect(addr, &c);
+	uint64_t t1 = tether_time_ns();
+	if (r < 0) {
+		explain_connect_error(cmd, addr, r);
+		return r;
+	}
+	/* Something that accepts but never answers must not hang the tool. */
+	tether_conn_set_timeout(c, TETHER_CONNECT_TIMEOUT_MS);
+	r = tether_handshake_client(c, "tether-cli", tether_carried_extensions,
+				    tether_carried_extension_count, &out->hs);
+	uint64_t t2 = tether_time_ns();
+	tether_conn_close(c);
+	if (r < 0) {
+		explain_handshake_error(cmd, addr, r, &out->hs);
+		tether_handshake_result_free(&out->hs);
+		return r;
+	}
+	out->connect_ns = t1 - t0;
+	out->handshake_ns = t2 - t1;
+	return 0;
+}
+
+void tether_tool_probe_free(struct tether_tool_probe *p)
+{
+	tether_handshake_result_free(&p->hs);
+}
