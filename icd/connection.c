@@ -37,6 +37,8 @@ struct tether_icd_conn {
 	struct tether_handshake_result hs;
 	bool lost;
 	struct tether_icd_cached_reply *cache[TETHER_ICD_CACHE_BUCKETS];
+	/* Reported at close (TETHER_LOG=info): what the session cost the link. */
+	uint64_t round_trips, cache_hits, messages, bytes_sent;
 };
 
 static atomic_uint_fast64_t next_id = 1;
@@ -107,6 +109,10 @@ void tether_icd_conn_close(struct tether_icd_conn *c)
 	if (!c->lost)
 		tether_icd_conn_flush_locked(c);
 	tether_mutex_unlock(&c->lock);
+	TETHER_LOGI("icd", "session totals: %llu round trips, %llu queries answered from cache, "
+		    "%llu messages, %llu bytes sent", (unsigned long long)c->round_trips,
+		    (unsigned long long)c->cache_hits, (unsigned long long)c->messages,
+		    (unsigned long long)c->bytes_sent);
 	tether_conn_close(c->conn);
 	tether_encoder_free(&c->batch);
 	tether_buffer_free(&c->reply);
@@ -164,6 +170,8 @@ VkResult tether_icd_conn_flush_locked(struct tether_icd_conn *c)
 	if (c->batch.size == 0)
 		return VK_SUCCESS;
 	struct tether_iovec iov = {c->batch.data, c->batch.size};
+	c->messages++;
+	c->bytes_sent += c->batch.size;
 	int r = tether_msg_send(c->conn, TETHER_MSG_COMMANDS, &iov, 1);
 	tether_encoder_reset(&c->batch);
 	if (r < 0) {
@@ -185,6 +193,7 @@ VkResult tether_icd_conn_call(struct tether_icd_conn *c, struct tether_decoder *
 	VkResult vr = tether_icd_conn_flush_locked(c);
 	if (vr != VK_SUCCESS)
 		return vr;
+	c->round_trips++;
 	struct tether_msg_header h;
 	for (;;) {
 		int r = tether_msg_recv(c->conn, &h, &c->reply);
@@ -239,6 +248,7 @@ VkResult tether_icd_conn_call_cached(struct tether_icd_conn *c, size_t at, struc
 	for (struct tether_icd_cached_reply *r = c->cache[h % TETHER_ICD_CACHE_BUCKETS]; r; r = r->next) {
 		if (r->hash == h && r->request_size == req_size && !memcmp(r->bytes, req, req_size)) {
 			c->batch.size = at; /* asked before: the server is not asked again */
+			c->cache_hits++;
 			decoder_over(c, r->bytes + req_size, r->reply_size);
 			*d = &c->dec;
 			return VK_SUCCESS;
