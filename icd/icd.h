@@ -32,6 +32,8 @@ struct tether_icd_physical_device {
 	struct tether_icd_instance *instance;
 	VkPhysicalDeviceProperties properties; /* apiVersion already clamped */
 	VkPhysicalDeviceMemoryProperties memory;
+	VkExtensionProperties *extensions; /* offered ones, fetched on first use */
+	uint32_t extension_count;
 };
 
 struct tether_icd_instance {

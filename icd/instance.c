@@ -169,6 +169,8 @@ VKAPI_ATTR void VKAPI_CALL tether_icd_DestroyInstance(VkInstance instance,
 	tether_encode_cmd_vkDestroyInstance(e, instance, NULL);
 	tether_icd_conn_unlock_async(c);
 	tether_icd_conn_close(c);
+	for (uint32_t i = 0; i < inst->physical_device_count; i++)
+		free(inst->physical_devices[i].extensions);
 	free(inst->physical_devices);
 	free(inst);
 }
@@ -213,55 +215,62 @@ VKAPI_ATTR void VKAPI_CALL tether_icd_GetPhysicalDeviceProperties2(VkPhysicalDev
 		((struct tether_icd_physical_device *)physicalDevice)->properties.apiVersion;
 }
 
-/* Only the extensions both ends carry are offered: the others could not be
- * encoded, so an application must not be able to enable them. */
+/* The server's extension list, asked for once: two-call idiom, then the
+ * ones both ends carry (the others could not be encoded, so an application
+ * must not be able to enable them). Connection lock held. */
+static VkResult fetch_extensions(struct tether_icd_physical_device *pd)
+{
+	struct tether_icd_conn *c = pd->base.conn;
+	VkPhysicalDevice h = (VkPhysicalDevice)pd;
+	uint32_t total = 0;
+	VkResult r = VK_ERROR_DEVICE_LOST;
+	struct tether_decoder *d;
+	tether_encode_cmd_vkEnumerateDeviceExtensionProperties(tether_icd_conn_lock_held(c), h, NULL, &total, NULL);
+	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
+		r = tether_decode_reply_vkEnumerateDeviceExtensionProperties(d, h, NULL, &total, NULL);
+	if (r < 0)
+		return r;
+	VkExtensionProperties *all = calloc(total ? total : 1, sizeof(*all));
+	if (!all)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	r = VK_ERROR_DEVICE_LOST;
+	tether_encode_cmd_vkEnumerateDeviceExtensionProperties(tether_icd_conn_lock_held(c), h, NULL, &total, all);
+	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
+		r = tether_decode_reply_vkEnumerateDeviceExtensionProperties(d, h, NULL, &total, all);
+	if (r < 0) {
+		free(all);
+		return r;
+	}
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < total; i++)
+		if (tether_icd_conn_has_extension(c, all[i].extensionName))
+			all[n++] = all[i];
+	pd->extensions = all;
+	pd->extension_count = n;
+	return VK_SUCCESS;
+}
+
 VKAPI_ATTR VkResult VKAPI_CALL tether_icd_EnumerateDeviceExtensionProperties(
 	VkPhysicalDevice physicalDevice, const char *pLayerName, uint32_t *pPropertyCount,
 	VkExtensionProperties *pProperties)
 {
 	if (pLayerName)
 		return VK_ERROR_LAYER_NOT_PRESENT;
-	struct tether_icd_conn *c = tether_icd_conn_of(physicalDevice);
-	uint32_t total = 0;
-	VkResult r = VK_ERROR_DEVICE_LOST;
-	struct tether_decoder *d;
-	struct tether_encoder *e = tether_icd_conn_lock(c);
-	tether_encode_cmd_vkEnumerateDeviceExtensionProperties(e, physicalDevice, NULL, &total, NULL);
-	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
-		r = tether_decode_reply_vkEnumerateDeviceExtensionProperties(d, physicalDevice, NULL, &total, NULL);
+	struct tether_icd_physical_device *pd = (struct tether_icd_physical_device *)physicalDevice;
+	struct tether_icd_conn *c = pd->base.conn;
+	tether_icd_conn_lock(c);
+	VkResult r = pd->extensions ? VK_SUCCESS : fetch_extensions(pd);
 	tether_icd_conn_unlock(c);
-	if (r < 0)
+	if (r != VK_SUCCESS)
 		return r;
-	VkExtensionProperties *all = calloc(total ? total : 1, sizeof(*all));
-	if (!all)
-		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	e = tether_icd_conn_lock(c);
-	tether_encode_cmd_vkEnumerateDeviceExtensionProperties(e, physicalDevice, NULL, &total, all);
-	r = VK_ERROR_DEVICE_LOST;
-	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
-		r = tether_decode_reply_vkEnumerateDeviceExtensionProperties(d, physicalDevice, NULL, &total, all);
-	tether_icd_conn_unlock(c);
-	if (r < 0) {
-		free(all);
-		return r;
+	if (!pProperties) {
+		*pPropertyCount = pd->extension_count;
+		return VK_SUCCESS;
 	}
-	uint32_t n = 0;
-	r = VK_SUCCESS;
-	for (uint32_t i = 0; i < total; i++) {
-		if (!tether_icd_conn_has_extension(c, all[i].extensionName))
-			continue;
-		if (pProperties) {
-			if (n == *pPropertyCount) {
-				r = VK_INCOMPLETE;
-				break;
-			}
-			pProperties[n] = all[i];
-		}
-		n++;
-	}
-	free(all);
+	uint32_t n = *pPropertyCount < pd->extension_count ? *pPropertyCount : pd->extension_count;
+	memcpy(pProperties, pd->extensions, n * sizeof(*pProperties));
 	*pPropertyCount = n;
-	return r;
+	return n < pd->extension_count ? VK_INCOMPLETE : VK_SUCCESS;
 }
 
 VKAPI_ATTR VkResult VKAPI_CALL tether_icd_EnumerateDeviceLayerProperties(VkPhysicalDevice physicalDevice,
