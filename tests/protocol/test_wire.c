@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/cmocka_named.h"
+
 #include "tether_wire_tests.h"
 
 /* Seeds per case; tuned so the whole file runs in well under a minute on two
@@ -612,17 +614,4 @@ static const struct CMUnitTest tests[] = {
 	TEST(wire_string_nul_rejected),
 };
 
-int main(int argc, char **argv)
-{
-	if (argc > 1) {
-		size_t i, n = sizeof(tests) / sizeof(tests[0]);
-		for (i = 0; i < n && strcmp(tests[i].name, argv[1]); i++)
-			;
-		if (i == n) {
-			fprintf(stderr, "no test named %s\n", argv[1]);
-			return 2;
-		}
-		cmocka_set_test_filter(argv[1]);
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TETHER_CMOCKA_MAIN(tests)

@@ -109,6 +109,12 @@ def compare(args, workdir):
     if died:
         fail("tetherd died during the run (status %s):\n%s" % (s_rc, server.log_tail()))
 
+    for who, text in (("tetherd", server.log_text()),
+                      ("tether run", t_text)):
+        bad = th.sanitizer_lines(text)
+        if bad:
+            fail("sanitizer report in %s:\n%s" % (who, "\n".join(bad[:20])))
+
     n_dev, t_dev = device_line(n_text), device_line(t_text)
     if n_dev is None or n_dev != t_dev:
         fail("device line differs: native %r, tether %r" % (n_dev, t_dev))

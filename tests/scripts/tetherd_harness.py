@@ -53,11 +53,27 @@ def native_env(native_icd, validation=False, sync_validation=False):
 
 
 def tether_env(icd_manifest, server_addr):
-    """Environment that loads only the tether ICD, pointed at server_addr."""
+    """Environment that loads only the tether ICD, pointed at server_addr.
+
+    In sanitizer builds the ICD is instrumented but the application is not:
+    TETHER_TEST_CLIENT_PRELOAD names the sanitizer runtimes to preload.
+    """
     env = base_env()
     env["VK_DRIVER_FILES"] = icd_manifest
     env["TETHER_SERVER"] = server_addr
+    preload = os.environ.get("TETHER_TEST_CLIENT_PRELOAD")
+    if preload:
+        env["LD_PRELOAD"] = preload
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
     return env
+
+
+_SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:")
+
+
+def sanitizer_lines(text):
+    """Lines of a log that report a sanitizer error (in sanitizer builds)."""
+    return [line for line in text.splitlines() if _SANITIZER_RE.search(line)]
 
 
 def validation_lines(text):

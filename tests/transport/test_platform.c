@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/cmocka_named.h"
+
 #include "transport/platform/log.h"
 #include "transport/platform/platform.h"
 
@@ -190,17 +192,4 @@ static const struct CMUnitTest tests[] = {
 	TEST(log_levels_filter),
 };
 
-int main(int argc, char **argv)
-{
-	if (argc > 1) {
-		size_t i, n = sizeof(tests) / sizeof(tests[0]);
-		for (i = 0; i < n && strcmp(tests[i].name, argv[1]); i++)
-			;
-		if (i == n) {
-			fprintf(stderr, "no test named %s\n", argv[1]);
-			return 2;
-		}
-		cmocka_set_test_filter(argv[1]);
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TETHER_CMOCKA_MAIN(tests)
