@@ -338,7 +338,9 @@ VkPipeline render_pipeline_create(struct vkapp *app, const struct render_pipelin
     };
     VkPipelineInputAssemblyStateCreateInfo ia = {
         .sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO,
-        .topology = d->topology,
+        /* 0 is VK_PRIMITIVE_TOPOLOGY_POINT_LIST; the helper's default is a
+         * triangle list (point lists would need PointSize written). */
+        .topology = d->topology ? d->topology : VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST,
     };
     VkViewport viewport = { 0, 0, (float)d->width, (float)d->height, 0.0f, 1.0f };
     VkRect2D scissor = { { 0, 0 }, { d->width, d->height } };

@@ -27,7 +27,7 @@ struct render_image {
 /**
  * struct render_pipeline_desc - what render_pipeline_create() builds.
  * Zero means the usual default: one color attachment, no blending, no depth,
- * triangle list, no culling, counter-clockwise front faces, one sample,
+ * triangle list (so point lists are not available), no culling, counter-clockwise front faces, one sample,
  * static viewport and scissor covering @width x @height.
  */
 struct render_pipeline_desc {
