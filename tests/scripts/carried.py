@@ -11,7 +11,8 @@ sys.path.insert(0, os.path.join(ROOT, "protocol", "gen"))
 from registry import Registry  # noqa: E402
 import exceptions as gen_exceptions  # noqa: E402
 
-VK_XML = "/usr/share/vulkan/registry/vk.xml"
+# The registry the build generated from (TETHER_VK_XML to test elsewhere).
+VK_XML = os.environ.get("TETHER_VK_XML", "/usr/share/vulkan/registry/vk.xml")
 
 
 class Carried:

@@ -20,7 +20,8 @@ run() {
     fail=$((fail + 1)); echo "FAIL $name"; tail -20 "/tmp/gpu_suite.$name.log"
   fi
 }
-for app in compute_saxpy compute_prefix_sum compute_reduction_timeline compute_timestamps_fences; do
+apps=$(cd "$build/tests/apps" && ls compute_* render_* memory_* api_* 2>/dev/null | grep -v '\.' || true)
+for app in $apps; do
   for transport in tcp unix; do
     run "${app}_$transport" "$py" "$here/run_compare.py" "${common[@]}" --transport "$transport" \
       --validation -- "$build/tests/apps/$app" '{out}'
