@@ -17,6 +17,6 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 echo "tetherd serving on unix:$sock (log: build/tetherd.log)"
 export VK_DRIVER_FILES=$P/share/vulkan/icd.d/tether_icd.json TETHER_SERVER=unix:$sock
-"$P/bin/tether" status
-vulkaninfo --summary 2>/dev/null | sed -n '/^Devices:/,$p'
+"$P/bin/tether" info
+echo "running a 16M-float SAXPY through the tether ICD:"
 build/tests/apps/compute_saxpy build/saxpy.out
