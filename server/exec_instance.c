@@ -119,6 +119,7 @@ void tether_srv_vkEnumeratePhysicalDevices(struct tether_srv_session *s, struct 
 				t = tether_srv_table_add(s, all[i]), t->dt = dt ? *dt : t->dt;
 			tether_srv_object_add(s, VK_OBJECT_TYPE_PHYSICAL_DEVICE, a.pPhysicalDevices_ids[i],
 					      (uint64_t)(uintptr_t)all[i], 0);
+			a.pPhysicalDevices[i] = all[i];
 		}
 		a.result = k < n ? VK_INCOMPLETE : a.result;
 		n = k;

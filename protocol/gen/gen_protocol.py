@@ -306,6 +306,14 @@ def gen_command(reg, cmd):
     for p in cmd.params:
         role = param_role(reg, cmd, p)
         x = 'a->' + p.name
+        if role == 'out_handles':
+            # Which of the ids the client chose became objects: a failed or
+            # partial creation (VK_PIPELINE_COMPILE_REQUIRED) leaves
+            # VK_NULL_HANDLE entries the client must see too.
+            cnt = out_count_expr(reg, cmd, p, ctx)
+            ok = 'a->result >= 0 && ' if cmd.ret == 'VkResult' else ''
+            body += ['for (uint64_t i_ = 0; %s && i_ < (uint64_t)(%s); i_++)' % (x, cnt),
+                     '\ttether_enc_u32(e, %s%s[i_] != VK_NULL_HANDLE);' % (ok, x)]
         if role == 'out_count':
             body += ['tether_enc_u32(e, %s != NULL);' % x, 'if (%s)' % x,
                      '\ttether_enc_raw(e, %s, %d);' % (x, reg.scalar_size(p.type))]
@@ -334,6 +342,11 @@ def gen_command(reg, cmd):
         body += ['%s r_;' % ret, 'tether_dec_raw(d, &r_, sizeof(r_));']
     for p in cmd.params:
         role = param_role(reg, cmd, p)
+        if role == 'out_handles':
+            cnt = out_count_expr(reg, cmd, p, ctx)
+            body += ['for (uint64_t i_ = 0; %s && !d->fatal && i_ < (uint64_t)(%s); i_++)' % (p.name, cnt),
+                     '\tif (!tether_dec_u32(d))',
+                     '\t\t%s[i_] = VK_NULL_HANDLE;' % p.name]
         if role == 'out_count':
             body += ['if (tether_dec_present(d) != (%s != NULL))' % p.name,
                      '\ttether_decoder_fail(d, "reply disagrees with the request");',
