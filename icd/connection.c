@@ -110,9 +110,10 @@ void tether_icd_conn_close(struct tether_icd_conn *c)
 		tether_icd_conn_flush_locked(c);
 	tether_mutex_unlock(&c->lock);
 	TETHER_LOGI("icd", "session totals: %llu round trips, %llu queries answered from cache, "
-		    "%llu messages, %llu bytes sent", (unsigned long long)c->round_trips,
-		    (unsigned long long)c->cache_hits, (unsigned long long)c->messages,
-		    (unsigned long long)c->bytes_sent);
+		    "%llu messages, %llu bytes sent, %llu bytes of mapped memory compared",
+		    (unsigned long long)c->round_trips, (unsigned long long)c->cache_hits,
+		    (unsigned long long)c->messages, (unsigned long long)c->bytes_sent,
+		    (unsigned long long)tether_icd_memory_bytes_compared());
 	tether_conn_close(c->conn);
 	tether_encoder_free(&c->batch);
 	tether_buffer_free(&c->reply);

@@ -116,6 +116,7 @@ void tether_icd_dispatchable_init(struct tether_icd_dispatchable *o, struct teth
 void tether_icd_memory_send_all(struct tether_icd_conn *c, struct tether_icd_device *dev);
 int tether_icd_memory_receive(struct tether_decoder *d);
 void tether_icd_memory_destroy_all(struct tether_icd_device *dev);
+uint64_t tether_icd_memory_bytes_compared(void);
 void tether_icd_command_pools_destroy_all(struct tether_icd_device *dev);
 void tether_icd_templates_destroy_all(struct tether_icd_device *dev);
 

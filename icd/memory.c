@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "protocol/memory_sync.h"
+#include "transport/platform/write_watch.h"
 #include "tether_icd_entrypoints.h"
 #include "tether_wire.h"
 
@@ -26,12 +27,23 @@ struct tether_icd_memory {
 	uint8_t *shadow;    /* what the application reads and writes */
 	uint8_t *snapshot;  /* what client and server last agreed on */
 	bool mapped;
+	bool watched;       /* written pages are reported: no whole-mapping scans */
 	struct tether_icd_memory *next;
 };
 
 /* All HOST_VISIBLE allocations of the process (ids are process-unique). */
 static struct tether_mutex memories_lock;
 static struct tether_icd_memory *memories;
+/* Finds written shadow pages; NULL where the system cannot (whole scans). */
+static struct tether_write_watch *watch;
+static bool watch_tried;
+/* Bytes of shadow compared with snapshots, for the session totals. */
+static uint64_t bytes_compared;
+
+uint64_t tether_icd_memory_bytes_compared(void)
+{
+	return bytes_compared;
+}
 
 __attribute__((constructor)) static void memory_registry_init(void)
 {
@@ -48,6 +60,8 @@ static struct tether_icd_memory *find_locked(uint64_t id)
 
 static void memory_free(struct tether_icd_memory *m)
 {
+	if (m->watched)
+		tether_write_watch_remove(watch, m->shadow, m->alloc_size);
 	if (m->shadow) {
 		tether_pages_free(m->shadow, m->alloc_size);
 		tether_pages_free(m->snapshot, m->alloc_size);
@@ -128,20 +142,68 @@ void tether_icd_memory_destroy_all(struct tether_icd_device *dev)
 	tether_mutex_unlock(&memories_lock);
 }
 
-/* Appends MEMORY_WRITE commands for m's changes; memories lock and conn lock held. */
+/* Builds MEMORY_WRITE commands, one section each, kept under the window size. */
+struct memory_writer {
+	struct tether_icd_conn *c;
+	struct tether_icd_memory *m;
+	size_t cmd_start;
+	struct tether_memsync_section section;
+	bool open;
+};
+
+static void writer_close(struct memory_writer *w)
+{
+	if (!w->open)
+		return;
+	struct tether_encoder *e = tether_icd_conn_lock_held(w->c);
+	if (tether_memsync_end(e, &w->section))
+		tether_enc_cmd_end(e, w->cmd_start);
+	else
+		e->size = w->cmd_start;
+	w->open = false;
+	if (e->size >= MEMORY_BATCH_FLUSH)
+		tether_icd_conn_flush_locked(w->c);
+}
+
+/* Adds the changed spans of [off, off + len) of the shadow. */
+static void writer_scan(void *ctx, size_t off, size_t len)
+{
+	struct memory_writer *w = ctx;
+	struct tether_icd_memory *m = w->m;
+	if (off >= m->size)
+		return;
+	if (len > m->size - off)
+		len = m->size - off;
+	struct tether_encoder *e = tether_icd_conn_lock_held(w->c);
+	bytes_compared += len;
+	while (len) {
+		if (w->open && e->size - w->section.start >= TETHER_MEMSYNC_WINDOW)
+			writer_close(w);
+		if (!w->open) {
+			e = tether_icd_conn_lock_held(w->c);
+			w->cmd_start = tether_enc_cmd_begin(e, TETHER_CMD_MEMORY_WRITE);
+			tether_memsync_begin(e, &w->section, m->id, 0, m->shadow, m->snapshot);
+			w->open = true;
+		}
+		size_t n = len < TETHER_MEMSYNC_WINDOW ? len : TETHER_MEMSYNC_WINDOW;
+		tether_memsync_scan(e, &w->section, off, n);
+		off += n;
+		len -= n;
+	}
+}
+
+/* Appends MEMORY_WRITE commands for m's changes; memories lock and conn lock
+ * held. Only written pages are compared when they are watched. */
 static void send_changes(struct tether_icd_conn *c, struct tether_icd_memory *m)
 {
-	for (size_t base = 0; base < m->size; base += TETHER_MEMSYNC_WINDOW) {
-		size_t len = m->size - base < TETHER_MEMSYNC_WINDOW ? m->size - base : TETHER_MEMSYNC_WINDOW;
-		struct tether_encoder *e = tether_icd_conn_lock_held(c);
-		size_t start = tether_enc_cmd_begin(e, TETHER_CMD_MEMORY_WRITE);
-		if (tether_memsync_encode(e, m->id, base, m->shadow + base, m->snapshot + base, len))
-			tether_enc_cmd_end(e, start);
-		else
-			e->size = start;
-		if (e->size >= MEMORY_BATCH_FLUSH)
-			tether_icd_conn_flush_locked(c);
+	struct memory_writer w = {.c = c, .m = m};
+	if (!m->watched || tether_write_watch_collect(watch, m->shadow, m->alloc_size, writer_scan, &w) < 0) {
+		/* Unknown which pages were written: compare them all (spans already
+		 * sent match the snapshot now, so nothing goes twice). */
+		writer_close(&w);
+		writer_scan(&w, 0, m->size);
 	}
+	writer_close(&w);
 }
 
 void tether_icd_memory_send_all(struct tether_icd_conn *c, struct tether_icd_device *dev)
@@ -197,7 +259,10 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_MapMemory(VkDevice device, VkDeviceMem
 		return TETHER_ERR("icd", VK_ERROR_MEMORY_MAP_FAILED, "memory is not HOST_VISIBLE");
 	}
 	if (!m->shadow) {
-		m->alloc_size = (size_t)m->size ? (size_t)m->size : 1;
+		size_t page = tether_page_size();
+		m->alloc_size = ((size_t)m->size + page - 1) / page * page;
+		if (!m->alloc_size)
+			m->alloc_size = page;
 		m->shadow = tether_pages_alloc(m->alloc_size);
 		m->snapshot = tether_pages_alloc(m->alloc_size);
 		if (!m->shadow || !m->snapshot) {
@@ -209,6 +274,11 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_MapMemory(VkDevice device, VkDeviceMem
 			tether_mutex_unlock(&memories_lock);
 			return VK_ERROR_OUT_OF_HOST_MEMORY;
 		}
+		if (!watch_tried) {
+			watch = tether_write_watch_open();
+			watch_tried = true;
+		}
+		m->watched = watch && tether_write_watch_add(watch, m->shadow, m->alloc_size) == 0;
 	}
 	m->mapped = true;
 	uint8_t *data = m->shadow + offset;

@@ -24,52 +24,71 @@ static bool page_span(const uint8_t *a, const uint8_t *b, size_t i, size_t page_
 	return true;
 }
 
+static void flush_run(struct tether_encoder *e, struct tether_memsync_section *s)
+{
+	if (s->run_end == s->run_start)
+		return;
+	size_t n = s->run_end - s->run_start;
+	tether_enc_u64(e, s->run_start);
+	tether_enc_u64(e, n);
+	tether_enc_raw(e, s->cur + s->run_start, n);
+	memcpy(s->snap + s->run_start, s->cur + s->run_start, n);
+	s->runs++;
+	s->run_start = s->run_end = 0;
+}
+
+void tether_memsync_begin(struct tether_encoder *e, struct tether_memsync_section *s, uint64_t id,
+			  uint64_t base, const uint8_t *cur, uint8_t *snap)
+{
+	memset(s, 0, sizeof(*s));
+	s->start = e->size;
+	s->cur = cur;
+	s->snap = snap;
+	tether_enc_u64(e, id);
+	tether_enc_u64(e, base);
+	s->count_at = e->size;
+	tether_enc_u64(e, 0);
+}
+
+void tether_memsync_scan(struct tether_encoder *e, struct tether_memsync_section *s, size_t off, size_t len)
+{
+	for (size_t i = off; i < off + len; i = (i / PAGE + 1) * PAGE) {
+		size_t page_end = (i / PAGE + 1) * PAGE;
+		if (page_end > off + len)
+			page_end = off + len;
+		size_t first, end;
+		if (!page_span(s->cur, s->snap, i, page_end, &first, &end))
+			continue;
+		if (s->run_end != s->run_start && first == s->run_end) {
+			s->run_end = end; /* contiguous with the previous page's span */
+			continue;
+		}
+		flush_run(e, s);
+		s->run_start = first;
+		s->run_end = end;
+	}
+}
+
+uint64_t tether_memsync_end(struct tether_encoder *e, struct tether_memsync_section *s)
+{
+	flush_run(e, s);
+	if (e->failed)
+		return 0;
+	if (!s->runs) {
+		e->size = s->start;
+		return 0;
+	}
+	memcpy(e->data + s->count_at, &s->runs, 8);
+	return s->runs;
+}
+
 uint64_t tether_memsync_encode(struct tether_encoder *e, uint64_t id, uint64_t base,
 			       const uint8_t *cur, uint8_t *snap, size_t len)
 {
-	size_t start = e->size;
-	tether_enc_u64(e, id);
-	tether_enc_u64(e, base);
-	size_t count_at = e->size;
-	tether_enc_u64(e, 0);
-	uint64_t runs = 0;
-	size_t run_start = 0, run_end = 0; /* the run being built, empty when equal */
-	for (size_t i = 0; i < len; i = (i / PAGE + 1) * PAGE) {
-		size_t page_end = (i / PAGE + 1) * PAGE;
-		if (page_end > len)
-			page_end = len;
-		size_t first, end;
-		if (!page_span(cur, snap, i, page_end, &first, &end))
-			continue;
-		if (run_end != run_start && first == run_end) {
-			run_end = end; /* contiguous with the previous page's span */
-			continue;
-		}
-		if (run_end != run_start) {
-			tether_enc_u64(e, run_start);
-			tether_enc_u64(e, run_end - run_start);
-			tether_enc_raw(e, cur + run_start, run_end - run_start);
-			memcpy(snap + run_start, cur + run_start, run_end - run_start);
-			runs++;
-		}
-		run_start = first;
-		run_end = end;
-	}
-	if (run_end != run_start) {
-		tether_enc_u64(e, run_start);
-		tether_enc_u64(e, run_end - run_start);
-		tether_enc_raw(e, cur + run_start, run_end - run_start);
-		memcpy(snap + run_start, cur + run_start, run_end - run_start);
-		runs++;
-	}
-	if (e->failed)
-		return 0;
-	if (!runs) {
-		e->size = start;
-		return 0;
-	}
-	memcpy(e->data + count_at, &runs, 8);
-	return runs;
+	struct tether_memsync_section s;
+	tether_memsync_begin(e, &s, id, base, cur, snap);
+	tether_memsync_scan(e, &s, 0, len);
+	return tether_memsync_end(e, &s);
 }
 
 /* Writes the bytes of src that differ from snap; dst is only read if merging. */

@@ -34,6 +34,23 @@ enum tether_own_command {
 uint64_t tether_memsync_encode(struct tether_encoder *e, uint64_t id, uint64_t base,
 			       const uint8_t *cur, uint8_t *snap, size_t len);
 
+/* A section being built from several page ranges (written pages only). */
+struct tether_memsync_section {
+	size_t start, count_at; /* where it began in the encoder, where its run count goes */
+	uint64_t runs;
+	size_t run_start, run_end; /* the run being built, relative to base; empty when equal */
+	const uint8_t *cur;        /* the memory at base */
+	uint8_t *snap;             /* its snapshot at base */
+};
+
+/** tether_memsync_begin() - start a section for memory @id whose offsets count from @base */
+void tether_memsync_begin(struct tether_encoder *e, struct tether_memsync_section *s, uint64_t id,
+			  uint64_t base, const uint8_t *cur, uint8_t *snap);
+/** tether_memsync_scan() - add the changed spans of [@off, @off + @len), @off page-aligned and rising */
+void tether_memsync_scan(struct tether_encoder *e, struct tether_memsync_section *s, size_t off, size_t len);
+/** tether_memsync_end() - finish; Return: runs written (with none, nothing stays appended) */
+uint64_t tether_memsync_end(struct tether_encoder *e, struct tether_memsync_section *s);
+
 /**
  * tether_memsync_decode_header() - read a section's memory id and base
  */

@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   cmake ninja-build gcc clang python3 pkg-config
   libvulkan-dev vulkan-tools mesa-vulkan-drivers vulkan-validationlayers
-  glslang-tools libcmocka-dev
+  glslang-tools libcmocka-dev libxxhash-dev
   mingw-w64
 )
 missing=()

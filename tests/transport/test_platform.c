@@ -4,16 +4,21 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/utsname.h>
+#endif
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "tests/cmocka_named.h"
+#include "transport/platform/write_watch.h"
 
 #include "transport/platform/log.h"
 #include "transport/platform/platform.h"
@@ -181,7 +186,80 @@ static void log_levels_filter(void **state)
 }
 
 #define TEST(fn) cmocka_unit_test(fn)
+struct runs {
+	size_t off[8], len[8];
+	int n;
+};
+
+static void record_run(void *ctx, size_t off, size_t len)
+{
+	struct runs *r = ctx;
+	assert_true(r->n < 8);
+	r->off[r->n] = off;
+	r->len[r->n] = len;
+	r->n++;
+}
+
+/* Kernels before 6.7 lack asynchronous write-protect: then there must be no
+ * watcher at all (callers fall back to whole scans), never a wrong one. */
+static bool kernel_has_wp_async(void)
+{
+#if defined(__linux__)
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 7);
+#else
+	return false;
+#endif
+}
+
+static void platform_write_watch_reports_written_pages(void **state)
+{
+	struct tether_write_watch *w = tether_write_watch_open();
+	if (!w) {
+		assert_false(kernel_has_wp_async());
+		return;
+	}
+	size_t page = tether_page_size(), len = 64 * page;
+	uint8_t *p = tether_pages_alloc(len);
+	assert_non_null(p);
+	assert_int_equal(tether_write_watch_add(w, p, len), 0);
+
+	struct runs r = {0};
+	assert_int_equal(tether_write_watch_collect(w, p, len, record_run, &r), 0);
+	assert_int_equal(r.n, 0); /* nothing written yet, untouched pages included */
+
+	p[3 * page + 5] = 1;
+	memset(p + 10 * page, 7, 2 * page);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(tether_write_watch_collect(w, p, len, record_run, &r), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.off[0], 3 * page);
+	assert_int_equal(r.len[0], page);
+	assert_int_equal(r.off[1], 10 * page);
+	assert_int_equal(r.len[1], 2 * page);
+
+	/* Reported pages are watched again: only new writes show next time. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(tether_write_watch_collect(w, p, len, record_run, &r), 0);
+	assert_int_equal(r.n, 0);
+	p[63 * page] = 9;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(tether_write_watch_collect(w, p, len, record_run, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.off[0], 63 * page);
+	assert_int_equal(p[3 * page + 5], 1); /* writes kept their values */
+	assert_int_equal(p[11 * page], 7);
+
+	tether_write_watch_remove(w, p, len);
+	tether_pages_free(p, len);
+	tether_write_watch_close(w);
+}
+
 static const struct CMUnitTest tests[] = {
+	TEST(platform_write_watch_reports_written_pages),
 	TEST(platform_threads_mutex_cond),
 	TEST(platform_cond_timedwait_times_out),
 	TEST(platform_time_is_monotonic),
