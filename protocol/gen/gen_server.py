@@ -93,7 +93,13 @@ def gen_exec(reg, cmd):
     if is_sync(reg, cmd):
         lines.append('\ttether_encode_reply_%s(r, a);' % n)
         if n in COMPLETION_COMMANDS:
-            lines.append('\ttether_srv_memory_push(s);')
+            # Only work that finished makes GPU writes visible: a wait that
+            # timed out or a status still pending sends nothing.
+            if cmd.ret == 'VkResult':
+                lines += ['\tif (a->result >= 0 && a->result != VK_TIMEOUT && a->result != VK_NOT_READY)',
+                          '\t\ttether_srv_memory_push(s);']
+            else:
+                lines.append('\ttether_srv_memory_push(s);')
         lines.append('\ttether_srv_reply_ready(s);')
     lines += ['}', '']
     return lines
