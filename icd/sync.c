@@ -72,3 +72,36 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_WaitSemaphores(VkDevice device, const 
 			return r;
 	}
 }
+
+/*
+ * VK_QUERY_RESULT_WAIT_BIT would block the connection like a wait: ask
+ * without it until every query is available (then the answer is the one the
+ * wait would give), releasing the connection between tries.
+ */
+VKAPI_ATTR VkResult VKAPI_CALL tether_icd_GetQueryPoolResults(VkDevice device, VkQueryPool queryPool,
+							      uint32_t firstQuery, uint32_t queryCount,
+							      size_t dataSize, void *pData, VkDeviceSize stride,
+							      VkQueryResultFlags flags)
+{
+	struct tether_icd_conn *c = tether_icd_conn_of(device);
+	bool poll = (flags & VK_QUERY_RESULT_WAIT_BIT) && !(flags & VK_QUERY_RESULT_PARTIAL_BIT);
+	VkQueryResultFlags asked = poll ? flags & ~VK_QUERY_RESULT_WAIT_BIT : flags;
+	for (uint64_t pause = 1000;; pause = pause < 1000000 ? pause * 2 : pause) {
+		VkResult r = VK_ERROR_DEVICE_LOST;
+		struct tether_decoder *d;
+		tether_encode_cmd_vkGetQueryPoolResults(tether_icd_conn_lock(c), device, queryPool, firstQuery,
+							queryCount, dataSize, pData, stride, asked);
+		if (tether_icd_conn_call(c, &d) == VK_SUCCESS) {
+			r = tether_decode_reply_vkGetQueryPoolResults(d, device, queryPool, firstQuery, queryCount,
+								      dataSize, pData, stride, asked);
+			if (d->fatal) {
+				tether_icd_conn_fail(c, d->error);
+				r = VK_ERROR_DEVICE_LOST;
+			}
+		}
+		tether_icd_conn_unlock(c);
+		if (!poll || r != VK_NOT_READY)
+			return r;
+		tether_sleep_ns(pause);
+	}
+}

@@ -65,7 +65,7 @@ ICD_HAND_WRITTEN = {
     'vkAllocateMemory', 'vkFreeMemory', 'vkMapMemory', 'vkUnmapMemory',
     'vkFlushMappedMemoryRanges', 'vkInvalidateMappedMemoryRanges',
     'vkQueueSubmit', 'vkQueueSubmit2', 'vkQueueBindSparse',
-    'vkWaitForFences', 'vkWaitSemaphores',
+    'vkWaitForFences', 'vkWaitSemaphores', 'vkGetQueryPoolResults',
     'vkCreateDescriptorUpdateTemplate', 'vkDestroyDescriptorUpdateTemplate',
     'vkUpdateDescriptorSetWithTemplate', 'vkCmdPushDescriptorSetWithTemplateKHR',
 }
