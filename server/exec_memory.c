@@ -27,6 +27,7 @@ struct tether_srv_memory {
 	uint8_t *map;
 	uint8_t *snapshot;   /* allocated when the client first maps */
 	bool client_mapped;
+	bool gpu_writable;   /* bound to something the GPU can write (exec_bindings.c) */
 	struct tether_srv_memory *next;
 };
 
@@ -135,6 +136,7 @@ static int push_memory(struct tether_srv_session *s, struct tether_srv_memory *m
 		VkMappedMemoryRange range = {VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, m->memory, 0, VK_WHOLE_SIZE};
 		m->dt->InvalidateMappedMemoryRanges(m->device, 1, &range);
 	}
+	s->bytes_compared += m->size;
 	for (VkDeviceSize base = 0; base < m->size; base += TETHER_MEMSYNC_WINDOW) {
 		size_t len = m->size - base < TETHER_MEMSYNC_WINDOW ? m->size - base : TETHER_MEMSYNC_WINDOW;
 		tether_encoder_reset(&s->push);
@@ -153,8 +155,15 @@ static int push_memory(struct tether_srv_session *s, struct tether_srv_memory *m
 void tether_srv_memory_push(struct tether_srv_session *s)
 {
 	for (struct tether_srv_memory *m = s->memories; m; m = m->next)
-		if (m->client_mapped && push_memory(s, m) < 0)
+		if (m->client_mapped && m->gpu_writable && push_memory(s, m) < 0)
 			return; /* the connection is gone: the session ends on its next read */
+}
+
+void tether_srv_memory_gpu_writable(struct tether_srv_session *s, VkDeviceMemory memory)
+{
+	for (struct tether_srv_memory *m = s->memories; m; m = m->next)
+		if (m->memory == memory)
+			m->gpu_writable = true;
 }
 
 static bool own_write(struct tether_srv_session *s, struct tether_decoder *d)

@@ -208,7 +208,8 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 		if (r < 0)
 			break;
 	}
-	TETHER_LOGI("session", "%s: session ended (%s)", tether_conn_peer(conn), r ? strerror(-r) : "client left");
+	TETHER_LOGI("session", "%s: session ended (%s): %llu bytes of mapped memory compared", tether_conn_peer(conn),
+		    r ? strerror(-r) : "client left", (unsigned long long)s.bytes_compared);
 	tether_buffer_free(&msg);
 	session_free(&s);
 	return r;

@@ -46,6 +46,7 @@ struct tether_srv_session {
 	bool reply_ready;
 	struct tether_srv_memory *memories;
 	uint64_t async_errors;
+	uint64_t bytes_compared; /* of mapped memory, looking for GPU writes */
 };
 
 int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_options *opts);
@@ -70,5 +71,7 @@ bool tether_srv_execute_own(struct tether_srv_session *s, uint32_t id, struct te
 /* Sends GPU writes to every memory the client maps, ahead of the reply. */
 void tether_srv_memory_push(struct tether_srv_session *s);
 void tether_srv_memory_release_all(struct tether_srv_session *s);
+/* @memory is bound to a resource the GPU may write: read it back after waits. */
+void tether_srv_memory_gpu_writable(struct tether_srv_session *s, VkDeviceMemory memory);
 
 #endif

@@ -78,6 +78,14 @@ SERVER_HAND_WRITTEN = {
     'vkFreeDescriptorSets', 'vkDestroyDescriptorPool', 'vkResetDescriptorPool',
 }
 
+# Generated execution that tetherd follows with its own bookkeeping
+# (`tether_srv_after_<name>`): resource usages and memory bindings tell which
+# mapped memory the GPU can write, so only that is read back after waits.
+SERVER_AFTER = {
+    'vkCreateBuffer', 'vkCreateImage', 'vkBindBufferMemory', 'vkBindBufferMemory2',
+    'vkBindImageMemory', 'vkBindImageMemory2', 'vkQueueBindSparse',
+}
+
 # Commands tetherd refuses from the wire: the ICD handles them locally and
 # sends tether's own memory commands instead, and the server's persistent
 # mappings must not be touched by a client.

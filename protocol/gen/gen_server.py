@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from registry import Registry  # noqa: E402
-from exceptions import SERVER_HAND_WRITTEN, SERVER_REFUSED, COMPLETION_COMMANDS  # noqa: E402
+from exceptions import SERVER_HAND_WRITTEN, SERVER_REFUSED, COMPLETION_COMMANDS, SERVER_AFTER  # noqa: E402
 from gen_protocol import HEADER, write, param_role, is_sync  # noqa: E402
 import codegen as cg  # noqa: E402
 
@@ -90,6 +90,8 @@ def gen_exec(reg, cmd):
     if cmd.ret == 'VkResult' and not is_sync(reg, cmd):
         lines += ['\tif (a->result < 0)',
                   '\t\ttether_srv_async_error(s, "%s", a->result);' % n]
+    if n in SERVER_AFTER:
+        lines.append('\ttether_srv_after_%s(s, a);' % n)
     if is_sync(reg, cmd):
         lines.append('\ttether_encode_reply_%s(r, a);' % n)
         if n in COMPLETION_COMMANDS:
@@ -164,6 +166,9 @@ def main():
     c += ['\tdefault:', '\t\treturn tether_srv_execute_own(s, id, d, r);', '\t}', '}', '']
     hw = ['/* Hand-written in server/: */']
     for cmd in cmds:
+        if cmd.name in SERVER_AFTER:
+            hw.append('void tether_srv_after_%s(struct tether_srv_session *s, const struct tether_args_%s *a);'
+                      % (cmd.name, cmd.name))
         if cmd.name in SERVER_HAND_WRITTEN:
             hw.append('void tether_srv_%s(struct tether_srv_session *s, struct tether_decoder *d, struct tether_encoder *r);' % cmd.name)
     write(os.path.join(outdir, 'tether_srv_exec.c'), '\n'.join(c[:4] + hw + [''] + c[4:]))
