@@ -28,6 +28,8 @@ struct tether_icd_memory {
 	uint8_t *snapshot;  /* what client and server last agreed on */
 	bool mapped;
 	bool watched;       /* written pages are reported: no whole-mapping scans */
+	unsigned hot;       /* submits in a row that wrote more than the break-even share */
+	unsigned cooldown;  /* submits to compare whole before watching again */
 	struct tether_icd_memory *next;
 };
 
@@ -37,6 +39,9 @@ static struct tether_icd_memory *memories;
 /* Finds written shadow pages; NULL where the system cannot (whole scans). */
 static struct tether_write_watch *watch;
 static bool watch_tried;
+/* Share of an allocation's pages written per submit above which comparing it
+ * whole is cheaper than a fault per written page (measured at start-up). */
+static double watch_break_even = 0.25;
 /* Bytes of shadow compared with snapshots, for the session totals. */
 static uint64_t bytes_compared;
 
@@ -142,10 +147,59 @@ void tether_icd_memory_destroy_all(struct tether_icd_device *dev)
 	tether_mutex_unlock(&memories_lock);
 }
 
+/*
+ * A write fault costs from ~1.5 us (bare metal) to ~16 us (some VMs); a
+ * memcmp of a page ~0.4 us. Which wins depends on the share of pages written,
+ * so the break-even share is measured on this machine once, on 256 pages.
+ */
+static void calibrate_watch(void)
+{
+	const size_t pages = 256, page = tether_page_size(), len = pages * page;
+	uint8_t *a = tether_pages_alloc(len), *b = tether_pages_alloc(len);
+	if (!a || !b)
+		goto out;
+	/* Populated pages, as shadows are in steady state: only the write-protect
+	 * fault and the compare are timed, not first touches. */
+	memset(a, 0, len);
+	memset(b, 0, len);
+	if (tether_write_watch_add(watch, a, len) < 0)
+		goto out;
+	uint64_t t0 = tether_time_ns();
+	for (size_t i = 0; i < pages; i++)
+		a[i * page] = 1;
+	uint64_t t1 = tether_time_ns();
+	volatile int sink = 0;
+	for (size_t i = 0; i < pages; i++)
+		sink += memcmp(a + i * page + 1, b + i * page + 1, page - 1);
+	uint64_t t2 = tether_time_ns();
+	tether_write_watch_remove(watch, a, len);
+	if (t1 > t0 && t2 > t1) {
+		watch_break_even = (double)(t2 - t1) / (double)(t1 - t0);
+		if (watch_break_even < 0.01)
+			watch_break_even = 0.01;
+		if (watch_break_even > 0.9)
+			watch_break_even = 0.9;
+	}
+	TETHER_LOGI("memory", "write watching: a fault costs %.2f us, a page compare %.2f us: "
+			      "allocations writing over %.0f%% of their pages per submit are compared whole",
+		    (double)(t1 - t0) / pages / 1000.0, (double)(t2 - t1) / pages / 1000.0, watch_break_even * 100);
+out:
+	if (a)
+		tether_pages_free(a, len);
+	if (b)
+		tether_pages_free(b, len);
+}
+
+/* Whole-comparison rounds before an allocation written heavily is watched again. */
+#define WATCH_COOLDOWN 256
+/* Submits in a row over the break-even share before watching stops. */
+#define WATCH_HOT_LIMIT 3
+
 /* Builds MEMORY_WRITE commands, one section each, kept under the window size. */
 struct memory_writer {
 	struct tether_icd_conn *c;
 	struct tether_icd_memory *m;
+	size_t written; /* bytes of pages reported written */
 	size_t cmd_start;
 	struct tether_memsync_section section;
 	bool open;
@@ -192,18 +246,48 @@ static void writer_scan(void *ctx, size_t off, size_t len)
 	}
 }
 
+/* Counts what a watched collection reports before scanning it. */
+static void writer_scan_counted(void *ctx, size_t off, size_t len)
+{
+	struct memory_writer *w = ctx;
+	w->written += len;
+	writer_scan(ctx, off, len);
+}
+
+/* Watch an allocation's pages while few are written per submit; compare it
+ * whole while most are (streaming uploads, readback targets the ICD itself
+ * fills), trying watching again after a while. */
+static void adapt_watching(struct tether_icd_memory *m, size_t written)
+{
+	if (m->watched) {
+		m->hot = (double)written > watch_break_even * (double)m->alloc_size ? m->hot + 1 : 0;
+		if (m->hot >= WATCH_HOT_LIMIT) {
+			tether_write_watch_remove(watch, m->shadow, m->alloc_size);
+			m->watched = false;
+			m->cooldown = WATCH_COOLDOWN;
+		}
+	} else if (watch && m->cooldown && --m->cooldown == 0) {
+		m->watched = tether_write_watch_add(watch, m->shadow, m->alloc_size) == 0;
+		m->hot = 0;
+	}
+}
+
 /* Appends MEMORY_WRITE commands for m's changes; memories lock and conn lock
  * held. Only written pages are compared when they are watched. */
 static void send_changes(struct tether_icd_conn *c, struct tether_icd_memory *m)
 {
 	struct memory_writer w = {.c = c, .m = m};
-	if (!m->watched || tether_write_watch_collect(watch, m->shadow, m->alloc_size, writer_scan, &w) < 0) {
+	bool was_watched = m->watched;
+	if (!m->watched ||
+	    tether_write_watch_collect(watch, m->shadow, m->alloc_size, writer_scan_counted, &w) < 0) {
 		/* Unknown which pages were written: compare them all (spans already
 		 * sent match the snapshot now, so nothing goes twice). */
 		writer_close(&w);
 		writer_scan(&w, 0, m->size);
+		w.written = was_watched ? m->alloc_size : 0;
 	}
 	writer_close(&w);
+	adapt_watching(m, w.written);
 }
 
 void tether_icd_memory_send_all(struct tether_icd_conn *c, struct tether_icd_device *dev)
@@ -277,6 +361,8 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_MapMemory(VkDevice device, VkDeviceMem
 		if (!watch_tried) {
 			watch = tether_write_watch_open();
 			watch_tried = true;
+			if (watch)
+				calibrate_watch();
 		}
 		m->watched = watch && tether_write_watch_add(watch, m->shadow, m->alloc_size) == 0;
 	}
