@@ -359,7 +359,8 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_MapMemory(VkDevice device, VkDeviceMem
 			return VK_ERROR_OUT_OF_HOST_MEMORY;
 		}
 		if (!watch_tried) {
-			watch = tether_write_watch_open();
+			const char *off = tether_getenv("TETHER_NO_WRITE_WATCH");
+			watch = off && *off && *off != '0' ? NULL : tether_write_watch_open();
 			watch_tried = true;
 			if (watch)
 				calibrate_watch();

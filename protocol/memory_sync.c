@@ -31,8 +31,11 @@ static void flush_run(struct tether_encoder *e, struct tether_memsync_section *s
 	size_t n = s->run_end - s->run_start;
 	tether_enc_u64(e, s->run_start);
 	tether_enc_u64(e, n);
-	tether_enc_raw(e, s->cur + s->run_start, n);
+	/* Read the memory once: the other side (the GPU, another application
+	 * thread) may be writing it now, and what is sent must be exactly what
+	 * the snapshot says was sent, or a later change would never be seen. */
 	memcpy(s->snap + s->run_start, s->cur + s->run_start, n);
+	tether_enc_raw(e, s->snap + s->run_start, n);
 	s->runs++;
 	s->run_start = s->run_end = 0;
 }

@@ -140,7 +140,10 @@ static int push_memory(struct tether_srv_session *s, struct tether_srv_memory *m
 	for (VkDeviceSize base = 0; base < m->size; base += TETHER_MEMSYNC_WINDOW) {
 		size_t len = m->size - base < TETHER_MEMSYNC_WINDOW ? m->size - base : TETHER_MEMSYNC_WINDOW;
 		tether_encoder_reset(&s->push);
-		if (!tether_memsync_encode(&s->push, m->id, base, m->map + base, m->snapshot + base, len))
+		uint64_t runs = tether_memsync_encode(&s->push, m->id, base, m->map + base, m->snapshot + base, len);
+		TETHER_LOGD("memory", "memory %llu: %llu changed runs, %zu bytes sent after a wait",
+			    (unsigned long long)m->id, (unsigned long long)runs, s->push.size);
+		if (!runs)
 			continue;
 		if (s->push.failed)
 			return -ENOMEM;

@@ -20,11 +20,14 @@ run() {
     fail=$((fail + 1)); echo "FAIL $name"; tail -20 "/tmp/gpu_suite.$name.log"
   fi
 }
-apps=$(cd "$build/tests/apps" && ls compute_* render_* memory_* api_* 2>/dev/null | grep -v '\.' || true)
+apps=$(cd "$build/tests/apps" && ls compute_* render_* memory_* api_* sync_* 2>/dev/null | grep -v '\.' || true)
 for app in $apps; do
+  extra=()
+  # Programs with more arguments than the output path (as in tests/apps/CMakeLists.txt).
+  [ "$app" = api_pipeline_cache_across_runs ] && extra=('{out}.cache')
   for transport in tcp unix; do
     run "${app}_$transport" "$py" "$here/run_compare.py" "${common[@]}" --transport "$transport" \
-      --validation -- "$build/tests/apps/$app" '{out}'
+      --validation -- "$build/tests/apps/$app" '{out}' "${extra[@]}"
   done
 done
 run vulkaninfo "$py" "$here/compare_vulkaninfo.py" "${common[@]}" --vulkaninfo "$(command -v vulkaninfo)"
