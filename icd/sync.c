@@ -12,6 +12,7 @@
 
 /* Longest the server blocks while this client holds its connection. */
 #define WAIT_SLICE_NS 2000000ull
+#define WAIT_YIELD_NS 20000ull
 
 static uint64_t slice_of(uint64_t deadline)
 {
@@ -47,6 +48,9 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_WaitForFences(VkDevice device, uint32_
 		tether_icd_conn_unlock(c);
 		if (r != VK_TIMEOUT || slice == 0 || tether_time_ns() >= deadline)
 			return r;
+		/* Locks are not fair: step aside so that a thread waiting for the
+		 * connection (with the submit that ends this wait) gets it. */
+		tether_sleep_ns(WAIT_YIELD_NS);
 	}
 }
 
@@ -70,6 +74,9 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_WaitSemaphores(VkDevice device, const 
 		tether_icd_conn_unlock(c);
 		if (r != VK_TIMEOUT || slice == 0 || tether_time_ns() >= deadline)
 			return r;
+		/* Locks are not fair: step aside so that a thread waiting for the
+		 * connection (with the submit that ends this wait) gets it. */
+		tether_sleep_ns(WAIT_YIELD_NS);
 	}
 }
 
