@@ -67,16 +67,45 @@ static bool grow(struct tether_srv_objects *t)
 	return true;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* No id repeated within @ids: sorted, so that a hostile count of millions
+ * costs n log n, not n squared. */
+static bool distinct(const uint64_t *ids, uint64_t count)
+{
+	if (count < 2)
+		return true;
+	if (count <= 16) {
+		for (uint64_t i = 1; i < count; i++)
+			for (uint64_t j = 0; j < i; j++)
+				if (ids[j] == ids[i])
+					return false;
+		return true;
+	}
+	uint64_t *sorted = malloc(count * sizeof(*sorted));
+	if (!sorted)
+		return false;
+	memcpy(sorted, ids, count * sizeof(*sorted));
+	qsort(sorted, count, sizeof(*sorted), id_cmp);
+	bool ok = true;
+	for (uint64_t i = 1; i < count && ok; i++)
+		ok = sorted[i] != sorted[i - 1];
+	free(sorted);
+	return ok;
+}
+
 bool tether_srv_objects_fresh(struct tether_srv_session *s, const uint64_t *ids, uint64_t count)
 {
-	for (uint64_t i = 0; i < count; i++) {
+	if (count && !ids)
+		return false;
+	for (uint64_t i = 0; i < count; i++)
 		if (ids[i] == 0 || ids[i] == REMOVED || tether_srv_object_find(&s->objects, ids[i]))
 			return false;
-		for (uint64_t j = 0; j < i; j++)
-			if (ids[j] == ids[i])
-				return false;
-	}
-	return true;
+	return distinct(ids, count);
 }
 
 struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, VkObjectType type, uint64_t id,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds tether, runs every
 # CTest test (real Vulkan programs natively and through tether on lavapipe,
-# with the Khronos validation layer on the server), runs the wire-format and
-# transport tests again under AddressSanitizer and UndefinedBehaviorSanitizer,
-# and cross-builds the Windows ICD.
+# with the Khronos validation layer on the server), runs them again under
+# AddressSanitizer and UndefinedBehaviorSanitizer, fuzzes every decoder for a
+# bounded time, and cross-builds the Windows ICD.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh
@@ -17,5 +17,11 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTETHER_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure -j "$jobs" -L sanitize
+
+# Fuzzing: every decoder tetherd runs on client bytes, 30 s per target
+# (tests/fuzz/, docs/RELIABILITY.md).
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j "$jobs" --target tether_fuzz
+ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
 
 .ci/build-windows.sh

@@ -277,6 +277,10 @@ def gen_command(reg, cmd):
                      '\t\t\ttether_decoder_fail(d, "new object id is 0");',
                      '\t}',
                      '}']
+            if not p.optional[-1]:
+                # The server will create objects: it must have their ids.
+                body[-1] = '} else if (!d->fatal && (uint64_t)(%s) != 0) {' % cnt
+                body += ['\ttether_decoder_fail(d, "NULL array for the new objects");', '}']
         elif role == 'out':
             cnt = out_count_expr(reg, cmd, p, ctx)
             partial = reg.is_struct(p.type) and cg.struct_needs_partial(reg, p.type)
