@@ -6,7 +6,7 @@
  * other resources plus an inline block written by VkWriteDescriptorSet-
  * InlineUniformBlock; and, with VK_KHR_push_descriptor, vkCmdPushDescriptorSetKHR
  * and vkCmdPushDescriptorSetWithTemplateKHR. Output: 64 words per variant. */
-#include "api_device.h"
+#include "render_util.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -299,8 +299,8 @@ int main(int argc, char **argv)
     APP_CHECK(argc == 2, "usage: %s OUTPUT", argv[0]);
     double t0 = vkapp_now();
     struct vkapp app;
-    api_instance_init(&app, "api_descriptor_templates");
-    bool push = api_has_extension(&app, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+    vkapp_instance_init(&app, "api_descriptor_templates");
+    bool push = vkapp_has_extension(&app, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
     printf("VK_KHR_push_descriptor: %d\n", push);
     VkPhysicalDeviceVulkan13Features f13 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
@@ -310,7 +310,9 @@ int main(int argc, char **argv)
     VkPhysicalDeviceFeatures2 f2 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                      .pNext = &f13 };
     const char *ext[] = { VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME };
-    api_device_create(&app, VK_QUEUE_COMPUTE_BIT, &f2, ext, push ? 1 : 0);
+    vkapp_device_create(&app, &(struct vkapp_device_options){
+        .queue_flags = VK_QUEUE_COMPUTE_BIT, .features = &f2, .extensions = ext,
+        .extension_count = push ? 1 : 0 });
     PFN_vkCmdPushDescriptorSetKHR push_set = NULL;
     PFN_vkCmdPushDescriptorSetWithTemplateKHR push_template = NULL;
     if (push) {
@@ -503,7 +505,7 @@ int main(int argc, char **argv)
     vkDestroyDescriptorSetLayout(app.device, l0_push, NULL);
     vkDestroyDescriptorSetLayout(app.device, l0, NULL);
     destroy_resources(&app, &r);
-    api_destroy(&app);
+    vkapp_destroy(&app);
     printf("api_descriptor_templates: ok, %u variants, %.2f s\n", variants, vkapp_now() - t0);
     return 0;
 }

@@ -10,7 +10,7 @@
  * compiling, and from a cache with a foreign UUID. Whatever the driver does,
  * a failed pipeline must be VK_NULL_HANDLE. Output: the header facts and
  * every VkResult and handle state (never the cache bytes). */
-#include "api_device.h"
+#include "render_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +49,7 @@ static void record(struct facts *f, int32_t v)
 
 static void run_begin(struct run *r, const char *name)
 {
-    api_instance_init(&r->app, name);
+    vkapp_instance_init(&r->app, name);
     VkPhysicalDeviceVulkan13Features f13 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
         .pipelineCreationCacheControl = VK_TRUE,
@@ -57,7 +57,8 @@ static void run_begin(struct run *r, const char *name)
     };
     VkPhysicalDeviceFeatures2 f2 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                      .pNext = &f13 };
-    api_device_create(&r->app, VK_QUEUE_COMPUTE_BIT, &f2, NULL, 0);
+    vkapp_device_create(&r->app, &(struct vkapp_device_options){
+        .queue_flags = VK_QUEUE_COMPUTE_BIT, .features = &f2 });
     for (uint32_t n = 0; n < 2; n++) {
         VkDescriptorSetLayoutBinding b[2];
         for (uint32_t i = 0; i <= n; i++)
@@ -85,7 +86,7 @@ static void run_end(struct run *r)
     }
     for (uint32_t n = 0; n < 2; n++)
         vkDestroyDescriptorSetLayout(r->app.device, r->set_layout[n], NULL);
-    api_destroy(&r->app);
+    vkapp_destroy(&r->app);
 }
 
 static VkComputePipelineCreateInfo pipeline_info(const struct run *r, uint32_t s,

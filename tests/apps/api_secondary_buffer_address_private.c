@@ -11,7 +11,7 @@
  *   (vkResetQueryPool), read by vkGetQueryPoolResults and by
  *   vkCmdCopyQueryPoolResults into a buffer with availability words.
  * Output: private data values, query results, BDA output, the image. */
-#include "api_device.h"
+#include "render_util.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
     APP_CHECK(argc == 2, "usage: %s OUTPUT", argv[0]);
     double t0 = vkapp_now();
     struct vkapp app;
-    api_instance_init(&app, "api_secondary_buffer_address_private");
+    vkapp_instance_init(&app, "api_secondary_buffer_address_private");
     VkPhysicalDeviceFeatures have;
     vkGetPhysicalDeviceFeatures(app.physical_device, &have);
     APP_CHECK(have.occlusionQueryPrecise, "no occlusionQueryPrecise");
@@ -219,7 +219,8 @@ int main(int argc, char **argv)
         .pNext = &pdci,
         .features = { .occlusionQueryPrecise = VK_TRUE, .pipelineStatisticsQuery = stats },
     };
-    api_device_create(&app, VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT, &f2, NULL, 0);
+    vkapp_device_create(&app, &(struct vkapp_device_options){
+        .queue_flags = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT, .features = &f2 });
 
     struct render_image target;
     render_image_create(&app, FORMAT, W, H, 1, VK_SAMPLE_COUNT_1_BIT,
@@ -445,7 +446,7 @@ int main(int argc, char **argv)
     vkapp_buffer_destroy(&app, &results);
     vkapp_buffer_destroy(&app, &readback);
     render_image_destroy(&app, &target);
-    api_destroy(&app);
+    vkapp_destroy(&app);
     printf("api_secondary_buffer_address_private: ok, %.2f s\n", vkapp_now() - t0);
     return 0;
 }

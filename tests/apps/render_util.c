@@ -6,50 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static VkPhysicalDevice pick_physical_device(VkInstance instance)
+void render_init(struct vkapp *app, const char *name, struct render_caps *caps)
 {
-    uint32_t count = 0;
-    VK_CHECK(vkEnumeratePhysicalDevices(instance, &count, NULL));
-    APP_CHECK(count > 0, "no Vulkan physical device");
-    VkPhysicalDevice *devs = calloc(count, sizeof(*devs));
-    APP_CHECK(devs, "out of memory");
-    VK_CHECK(vkEnumeratePhysicalDevices(instance, &count, devs));
-    uint32_t index = 0;
-    const char *env = getenv("TETHER_TEST_DEVICE");
-    if (env && *env) {
-        char *end;
-        unsigned long v = strtoul(env, &end, 10);
-        APP_CHECK(*end == '\0' && v < count, "TETHER_TEST_DEVICE=%s: not an index below %u",
-                  env, count);
-        index = (uint32_t)v;
-    }
-    VkPhysicalDevice pd = devs[index];
-    free(devs);
-    return pd;
-}
+    struct render_caps local;
+    if (!caps)
+        caps = &local;
+    memset(caps, 0, sizeof(*caps));
+    vkapp_instance_init(app, name);
 
-/* The programs record graphics and compute work on one queue. */
-static void pick_graphics_queue_family(struct vkapp *app)
-{
-    uint32_t count = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(app->physical_device, &count, NULL);
-    VkQueueFamilyProperties *qf = calloc(count ? count : 1, sizeof(*qf));
-    APP_CHECK(qf, "out of memory");
-    vkGetPhysicalDeviceQueueFamilyProperties(app->physical_device, &count, qf);
-    const VkQueueFlags want = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT;
-    app->queue_family = UINT32_MAX;
-    for (uint32_t i = 0; i < count && app->queue_family == UINT32_MAX; i++) {
-        if ((qf[i].queueFlags & want) == want) {
-            app->queue_family = i;
-            app->queue_family_props = qf[i];
-        }
-    }
-    free(qf);
-    APP_CHECK(app->queue_family != UINT32_MAX, "no graphics+compute queue family");
-}
-
-static void create_device(struct vkapp *app, struct render_caps *caps)
-{
     VkPhysicalDeviceVulkan13Features f13 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
     };
@@ -89,92 +53,18 @@ static void create_device(struct vkapp *app, struct render_caps *caps)
             .drawIndirectFirstInstance = caps->draw_indirect_first_instance,
         },
     };
-    const float priority = 1.0f;
-    VkDeviceQueueCreateInfo qci = {
-        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-        .queueFamilyIndex = app->queue_family,
-        .queueCount = 1,
-        .pQueuePriorities = &priority,
-    };
-    VkDeviceCreateInfo dci = {
-        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-        .pNext = &en2,
-        .queueCreateInfoCount = 1,
-        .pQueueCreateInfos = &qci,
-    };
-    VK_CHECK(vkCreateDevice(app->physical_device, &dci, NULL, &app->device));
-    vkGetDeviceQueue(app->device, app->queue_family, 0, &app->queue);
-    APP_CHECK(app->queue != VK_NULL_HANDLE, "vkGetDeviceQueue gave no queue");
-}
-
-void render_init(struct vkapp *app, const char *name, struct render_caps *caps)
-{
-    struct render_caps local;
-    if (!caps)
-        caps = &local;
-    memset(app, 0, sizeof(*app));
-    memset(caps, 0, sizeof(*caps));
-    uint32_t loader_version = 0;
-    VK_CHECK(vkEnumerateInstanceVersion(&loader_version));
-    APP_CHECK(loader_version >= VK_API_VERSION_1_3, "loader older than Vulkan 1.3");
-    VkApplicationInfo ai = {
-        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-        .pApplicationName = name,
-        .applicationVersion = 1,
-        .pEngineName = "tether-tests",
-        .apiVersion = VK_API_VERSION_1_3,
-    };
-    VkInstanceCreateInfo ici = {
-        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pApplicationInfo = &ai,
-    };
-    VK_CHECK(vkCreateInstance(&ici, NULL, &app->instance));
-    app->physical_device = pick_physical_device(app->instance);
-    vkGetPhysicalDeviceProperties(app->physical_device, &app->props);
-    vkGetPhysicalDeviceMemoryProperties(app->physical_device, &app->mem_props);
-    printf("device: %s\n", app->props.deviceName);
-    fflush(stdout);
-    APP_CHECK(app->props.apiVersion >= VK_API_VERSION_1_3, "device supports Vulkan %u.%u only",
-              VK_API_VERSION_MAJOR(app->props.apiVersion),
-              VK_API_VERSION_MINOR(app->props.apiVersion));
-    pick_graphics_queue_family(app);
-    create_device(app, caps);
-
-    VkCommandPoolCreateInfo cpci = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
-        .queueFamilyIndex = app->queue_family,
-    };
-    VK_CHECK(vkCreateCommandPool(app->device, &cpci, NULL, &app->command_pool));
-    VkPipelineCacheCreateInfo pcci = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
-    };
-    VK_CHECK(vkCreatePipelineCache(app->device, &pcci, NULL, &app->pipeline_cache));
+    /* The programs record graphics and compute work on one queue. */
+    vkapp_device_create(app, &(struct vkapp_device_options){
+        .queue_flags = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT,
+        .features = &en2,
+    });
 }
 
 VkShaderModule render_shader(struct vkapp *app, const char *name)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s.spv", TETHER_SHADER_DIR, name);
-    FILE *f = fopen(path, "rb");
-    APP_CHECK(f, "cannot open SPIR-V %s", path);
-    APP_CHECK(fseek(f, 0, SEEK_END) == 0, "seek %s", path);
-    long len = ftell(f);
-    APP_CHECK(len > 0 && len % 4 == 0, "bad SPIR-V size %ld in %s", len, path);
-    rewind(f);
-    uint32_t *code = malloc((size_t)len);
-    APP_CHECK(code, "out of memory");
-    APP_CHECK(fread(code, 1, (size_t)len, f) == (size_t)len, "short read of %s", path);
-    fclose(f);
-    VkShaderModuleCreateInfo smci = {
-        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-        .codeSize = (size_t)len,
-        .pCode = code,
-    };
-    VkShaderModule module;
-    VK_CHECK(vkCreateShaderModule(app->device, &smci, NULL, &module));
-    free(code);
-    return module;
+    return vkapp_shader_module(app, path);
 }
 
 static VkImageAspectFlags format_aspect(VkFormat format)

@@ -81,88 +81,7 @@ static VkPhysicalDevice pick_physical_device(VkInstance instance)
     return pd;
 }
 
-static uint32_t pick_compute_queue_family(struct vkapp *app)
-{
-    uint32_t count = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(app->physical_device, &count, NULL);
-    VkQueueFamilyProperties *qf = calloc(count ? count : 1, sizeof(*qf));
-    APP_CHECK(qf, "out of memory");
-    vkGetPhysicalDeviceQueueFamilyProperties(app->physical_device, &count, qf);
-    uint32_t found = UINT32_MAX;
-    for (uint32_t i = 0; i < count && found == UINT32_MAX; i++) {
-        if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
-            found = i;
-    }
-    APP_CHECK(found != UINT32_MAX, "no compute queue family");
-    app->queue_family_props = qf[found];
-    free(qf);
-    return found;
-}
-
-static void create_device(struct vkapp *app)
-{
-    VkPhysicalDeviceVulkan13Features f13 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-    };
-    VkPhysicalDeviceVulkan12Features f12 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-        .pNext = &f13,
-    };
-    VkPhysicalDeviceFeatures2 f2 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-        .pNext = &f12,
-    };
-    vkGetPhysicalDeviceFeatures2(app->physical_device, &f2);
-    APP_CHECK(f12.timelineSemaphore && f12.hostQueryReset && f13.synchronization2 &&
-                  f13.maintenance4,
-              "device lacks Vulkan 1.3 mandatory features");
-    app->pipeline_statistics = f2.features.pipelineStatisticsQuery;
-
-    /* Enable only what the programs use: a remote driver must pass the exact
-     * feature chain through, so keep it small and explicit. */
-    VkPhysicalDeviceVulkan13Features en13 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-        .synchronization2 = VK_TRUE,
-        /* glslang's SPIR-V 1.6 (--target-env vulkan1.3) declares the workgroup
-         * size with LocalSizeId, which needs maintenance4 (VUID-RuntimeSpirv-
-         * LocalSizeId-06434). */
-        .maintenance4 = VK_TRUE,
-    };
-    VkPhysicalDeviceVulkan12Features en12 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-        .pNext = &en13,
-        .timelineSemaphore = VK_TRUE,
-        .hostQueryReset = VK_TRUE,
-    };
-    VkPhysicalDeviceFeatures2 en2 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-        .pNext = &en12,
-        .features.pipelineStatisticsQuery = app->pipeline_statistics,
-    };
-    const float priority = 1.0f;
-    VkDeviceQueueCreateInfo qci = {
-        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-        .queueFamilyIndex = app->queue_family,
-        .queueCount = 1,
-        .pQueuePriorities = &priority,
-    };
-    VkDeviceCreateInfo dci = {
-        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-        .pNext = &en2,
-        .queueCreateInfoCount = 1,
-        .pQueueCreateInfos = &qci,
-    };
-    VK_CHECK(vkCreateDevice(app->physical_device, &dci, NULL, &app->device));
-    VkDeviceQueueInfo2 qi = {
-        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_INFO_2,
-        .queueFamilyIndex = app->queue_family,
-        .queueIndex = 0,
-    };
-    vkGetDeviceQueue2(app->device, &qi, &app->queue);
-    APP_CHECK(app->queue != VK_NULL_HANDLE, "vkGetDeviceQueue2 gave no queue");
-}
-
-void vkapp_init(struct vkapp *app, const char *name)
+void vkapp_instance_init(struct vkapp *app, const char *name)
 {
     memset(app, 0, sizeof(*app));
     uint32_t loader_version = 0;
@@ -190,9 +109,72 @@ void vkapp_init(struct vkapp *app, const char *name)
     APP_CHECK(app->props.apiVersion >= VK_API_VERSION_1_3,
               "device supports Vulkan %u.%u only", VK_API_VERSION_MAJOR(app->props.apiVersion),
               VK_API_VERSION_MINOR(app->props.apiVersion));
+}
 
-    app->queue_family = pick_compute_queue_family(app);
-    create_device(app);
+bool vkapp_has_extension(const struct vkapp *app, const char *name)
+{
+    uint32_t count = 0;
+    VK_CHECK(vkEnumerateDeviceExtensionProperties(app->physical_device, NULL, &count, NULL));
+    VkExtensionProperties *ext = calloc(count ? count : 1, sizeof(*ext));
+    APP_CHECK(ext, "out of memory");
+    VK_CHECK(vkEnumerateDeviceExtensionProperties(app->physical_device, NULL, &count, ext));
+    bool found = false;
+    for (uint32_t i = 0; i < count && !found; i++)
+        found = strcmp(ext[i].extensionName, name) == 0;
+    free(ext);
+    return found;
+}
+
+static void pick_queue_family(struct vkapp *app, VkQueueFlags want)
+{
+    uint32_t count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(app->physical_device, &count, NULL);
+    VkQueueFamilyProperties *qf = calloc(count ? count : 1, sizeof(*qf));
+    APP_CHECK(qf, "out of memory");
+    vkGetPhysicalDeviceQueueFamilyProperties(app->physical_device, &count, qf);
+    app->queue_family = UINT32_MAX;
+    for (uint32_t i = 0; i < count && app->queue_family == UINT32_MAX; i++) {
+        if ((qf[i].queueFlags & want) == want) {
+            app->queue_family = i;
+            app->queue_family_props = qf[i];
+        }
+    }
+    free(qf);
+    APP_CHECK(app->queue_family != UINT32_MAX, "no queue family with flags 0x%x",
+              (unsigned)want);
+}
+
+void vkapp_device_create(struct vkapp *app, const struct vkapp_device_options *opt)
+{
+    pick_queue_family(app, opt->queue_flags);
+    const float priority = 1.0f;
+    VkDeviceQueueCreateInfo qci = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+        .queueFamilyIndex = app->queue_family,
+        .queueCount = 1,
+        .pQueuePriorities = &priority,
+    };
+    VkDeviceCreateInfo dci = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .pNext = opt->features,
+        .queueCreateInfoCount = 1,
+        .pQueueCreateInfos = &qci,
+        .enabledExtensionCount = opt->extension_count,
+        .ppEnabledExtensionNames = opt->extensions,
+    };
+    VK_CHECK(vkCreateDevice(app->physical_device, &dci, NULL, &app->device));
+    if (opt->get_queue2) {
+        VkDeviceQueueInfo2 qi = {
+            .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_INFO_2,
+            .queueFamilyIndex = app->queue_family,
+            .queueIndex = 0,
+        };
+        vkGetDeviceQueue2(app->device, &qi, &app->queue);
+    } else {
+        vkGetDeviceQueue(app->device, app->queue_family, 0, &app->queue);
+    }
+    APP_CHECK(app->queue != VK_NULL_HANDLE, "no queue from the device");
+    app->pipeline_statistics = opt->features && opt->features->features.pipelineStatisticsQuery;
 
     VkCommandPoolCreateInfo cpci = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -204,6 +186,54 @@ void vkapp_init(struct vkapp *app, const char *name)
         .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
     };
     VK_CHECK(vkCreatePipelineCache(app->device, &pcci, NULL, &app->pipeline_cache));
+}
+
+void vkapp_init(struct vkapp *app, const char *name)
+{
+    vkapp_instance_init(app, name);
+
+    VkPhysicalDeviceVulkan13Features f13 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+    };
+    VkPhysicalDeviceVulkan12Features f12 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+        .pNext = &f13,
+    };
+    VkPhysicalDeviceFeatures2 f2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+        .pNext = &f12,
+    };
+    vkGetPhysicalDeviceFeatures2(app->physical_device, &f2);
+    APP_CHECK(f12.timelineSemaphore && f12.hostQueryReset && f13.synchronization2 &&
+                  f13.maintenance4,
+              "device lacks Vulkan 1.3 mandatory features");
+
+    /* Enable only what the programs use: a remote driver must pass the exact
+     * feature chain through, so keep it small and explicit. */
+    VkPhysicalDeviceVulkan13Features en13 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+        .synchronization2 = VK_TRUE,
+        /* glslang's SPIR-V 1.6 (--target-env vulkan1.3) declares the workgroup
+         * size with LocalSizeId, which needs maintenance4 (VUID-RuntimeSpirv-
+         * LocalSizeId-06434). */
+        .maintenance4 = VK_TRUE,
+    };
+    VkPhysicalDeviceVulkan12Features en12 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+        .pNext = &en13,
+        .timelineSemaphore = VK_TRUE,
+        .hostQueryReset = VK_TRUE,
+    };
+    VkPhysicalDeviceFeatures2 en2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+        .pNext = &en12,
+        .features.pipelineStatisticsQuery = f2.features.pipelineStatisticsQuery,
+    };
+    vkapp_device_create(app, &(struct vkapp_device_options){
+        .queue_flags = VK_QUEUE_COMPUTE_BIT,
+        .features = &en2,
+        .get_queue2 = true,
+    });
 }
 
 void vkapp_destroy(struct vkapp *app)
@@ -301,7 +331,7 @@ void vkapp_buffer_destroy(struct vkapp *app, struct vkapp_buffer *buf)
     memset(buf, 0, sizeof(*buf));
 }
 
-static VkShaderModule load_shader(struct vkapp *app, const char *path)
+VkShaderModule vkapp_shader_module(struct vkapp *app, const char *path)
 {
     FILE *f = fopen(path, "rb");
     APP_CHECK(f, "cannot open SPIR-V %s", path);
@@ -357,7 +387,7 @@ void vkapp_pipeline_create(struct vkapp *app, const char *spv_path, uint32_t num
     };
     VK_CHECK(vkCreatePipelineLayout(app->device, &plci, NULL, &out->layout));
 
-    VkShaderModule module = load_shader(app, spv_path);
+    VkShaderModule module = vkapp_shader_module(app, spv_path);
     VkComputePipelineCreateInfo cpci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {

@@ -65,15 +65,52 @@ void vkapp_expect(VkResult result, VkResult want, const char *expr, const char *
 const char *vkapp_result_name(VkResult result);
 
 /**
- * vkapp_init() - create instance, device, queue, command pool and pipeline cache.
- * @app:  zero-initialised state to fill
+ * vkapp_instance_init() - instance and physical device, no device yet.
+ * @app:  state to fill (zeroed first)
  * @name: application name for VkApplicationInfo
  *
- * Picks physical device TETHER_TEST_DEVICE (an index) or the first one, requires
- * Vulkan 1.3 and a compute queue, enables timelineSemaphore, hostQueryReset,
- * synchronization2 and maintenance4 (all mandatory in 1.3) and
- * pipelineStatisticsQuery when present,
- * and prints "device: <deviceName>" on stdout.
+ * Requires a Vulkan 1.3 loader and device, picks physical device
+ * TETHER_TEST_DEVICE (an index) or the first one, fills props and mem_props and
+ * prints "device: <deviceName>" on stdout. Follow with vkapp_device_create().
+ */
+void vkapp_instance_init(struct vkapp *app, const char *name);
+
+/* Whether the physical device offers the device extension @name. */
+bool vkapp_has_extension(const struct vkapp *app, const char *name);
+
+/**
+ * struct vkapp_device_options - what vkapp_device_create() enables.
+ * @queue_flags:     flags the (first matching) queue family must all have
+ * @features:        VkPhysicalDeviceFeatures2 chain to enable, already checked
+ *                   against the device by the caller (pNext of the create info)
+ * @extensions:      device extensions to enable
+ * @extension_count: number of @extensions
+ * @get_queue2:      fetch the queue with vkGetDeviceQueue2 rather than
+ *                   vkGetDeviceQueue (vkapp_init()'s programs use the former,
+ *                   the others the latter, so a driver sees both)
+ */
+struct vkapp_device_options {
+    VkQueueFlags queue_flags;
+    const VkPhysicalDeviceFeatures2 *features;
+    const char *const *extensions;
+    uint32_t extension_count;
+    bool get_queue2;
+};
+
+/**
+ * vkapp_device_create() - device, its one queue, command pool and pipeline cache.
+ * Sets pipeline_statistics when @opt->features enables pipelineStatisticsQuery.
+ */
+void vkapp_device_create(struct vkapp *app, const struct vkapp_device_options *opt);
+
+/**
+ * vkapp_init() - the compute programs' set-up: vkapp_instance_init() and
+ * vkapp_device_create() with a compute queue.
+ * @app:  state to fill
+ * @name: application name for VkApplicationInfo
+ *
+ * Enables timelineSemaphore, hostQueryReset, synchronization2 and maintenance4
+ * (all mandatory in 1.3) and pipelineStatisticsQuery when present.
  */
 void vkapp_init(struct vkapp *app, const char *name);
 void vkapp_destroy(struct vkapp *app);
@@ -106,6 +143,9 @@ void vkapp_buffer_destroy(struct vkapp *app, struct vkapp_buffer *buf);
 void vkapp_pipeline_create(struct vkapp *app, const char *spv_path, uint32_t num_buffers,
                            uint32_t push_size, struct vkapp_pipeline *out);
 void vkapp_pipeline_destroy(struct vkapp *app, struct vkapp_pipeline *pl);
+
+/* Shader module from the SPIR-V file @path. */
+VkShaderModule vkapp_shader_module(struct vkapp *app, const char *path);
 
 /* Descriptor pool sized for max_sets sets of up to max_buffers storage buffers. */
 VkDescriptorPool vkapp_descriptor_pool_create(struct vkapp *app, uint32_t max_sets,
