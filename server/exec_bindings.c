@@ -31,21 +31,10 @@ void tether_srv_after_vkCreateImage(struct tether_srv_session *s, const struct t
 		o->data = WRITABLE;
 }
 
-/* The object of a real handle (bind infos carry handles, not ids). */
-static struct tether_srv_object *by_handle(struct tether_srv_session *s, VkObjectType type, uint64_t handle)
-{
-	struct tether_srv_objects *t = &s->objects;
-	for (uint64_t i = 0; i < t->capacity; i++) {
-		struct tether_srv_object *o = &t->slots[i];
-		if (o->id && o->id != UINT64_MAX && o->type == type && o->handle == handle)
-			return o;
-	}
-	return NULL;
-}
-
+/* Bind infos carry real handles, not ids. */
 static void bound(struct tether_srv_session *s, VkObjectType type, uint64_t resource, VkDeviceMemory memory)
 {
-	struct tether_srv_object *r = by_handle(s, type, resource);
+	struct tether_srv_object *r = tether_srv_object_of_handle(s, type, resource);
 	if (!r || r->data)
 		tether_srv_memory_gpu_writable(s, memory);
 }

@@ -15,17 +15,11 @@ void tether_srv_vkFreeCommandBuffers(struct tether_srv_session *s, struct tether
 		return;
 	tether_srv_dispatch_of(s, a.device)->FreeCommandBuffers(a.device, a.commandPool, a.commandBufferCount,
 								a.pCommandBuffers);
-	/* The ids are in the message: decode them again to forget them. */
 	for (uint32_t i = 0; i < a.commandBufferCount; i++) {
-		struct tether_srv_objects *t = &s->objects;
-		for (uint64_t j = 0; j < t->capacity; j++) {
-			struct tether_srv_object *o = &t->slots[j];
-			if (o->id && o->id != UINT64_MAX && o->type == VK_OBJECT_TYPE_COMMAND_BUFFER &&
-			    o->handle == (uint64_t)(uintptr_t)a.pCommandBuffers[i]) {
-				tether_srv_object_remove(s, o->type, o->id);
-				break;
-			}
-		}
+		struct tether_srv_object *o = tether_srv_object_of_handle(s, VK_OBJECT_TYPE_COMMAND_BUFFER,
+									  (uint64_t)(uintptr_t)a.pCommandBuffers[i]);
+		if (o)
+			tether_srv_object_remove(s, o->type, o->id);
 	}
 }
 
@@ -60,15 +54,10 @@ void tether_srv_vkFreeDescriptorSets(struct tether_srv_session *s, struct tether
 	a.result = tether_srv_dispatch_of(s, a.device)->FreeDescriptorSets(a.device, a.descriptorPool,
 									   a.descriptorSetCount, a.pDescriptorSets);
 	for (uint32_t i = 0; i < a.descriptorSetCount; i++) {
-		struct tether_srv_objects *t = &s->objects;
-		for (uint64_t j = 0; a.pDescriptorSets[i] && j < t->capacity; j++) {
-			struct tether_srv_object *o = &t->slots[j];
-			if (o->id && o->id != UINT64_MAX && o->type == VK_OBJECT_TYPE_DESCRIPTOR_SET &&
-			    o->handle == (uint64_t)(uintptr_t)a.pDescriptorSets[i]) {
-				tether_srv_object_remove(s, o->type, o->id);
-				break;
-			}
-		}
+		struct tether_srv_object *o = tether_srv_object_of_handle(s, VK_OBJECT_TYPE_DESCRIPTOR_SET,
+									  (uint64_t)(uintptr_t)a.pDescriptorSets[i]);
+		if (o)
+			tether_srv_object_remove(s, o->type, o->id);
 	}
 }
 

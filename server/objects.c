@@ -27,7 +27,95 @@ void tether_srv_objects_init(struct tether_srv_objects *t)
 void tether_srv_objects_free(struct tether_srv_objects *t)
 {
 	free(t->slots);
+	free(t->by_handle);
 	memset(t, 0, sizeof(*t));
+}
+
+static uint64_t handle_key(VkObjectType type, uint64_t handle)
+{
+	return mix(handle ^ ((uint64_t)type << 56) ^ (uint64_t)type);
+}
+
+static struct tether_srv_handle_entry *handle_slot(struct tether_srv_objects *t, VkObjectType type,
+						   uint64_t handle)
+{
+	if (!t->by_handle_capacity)
+		return NULL;
+	for (uint64_t i = handle_key(type, handle) & (t->by_handle_capacity - 1);;
+	     i = (i + 1) & (t->by_handle_capacity - 1)) {
+		struct tether_srv_handle_entry *e = &t->by_handle[i];
+		if (e->handle == handle && e->type == type)
+			return e;
+		if (e->handle == 0)
+			return NULL;
+	}
+}
+
+static bool handle_grow(struct tether_srv_objects *t)
+{
+	uint64_t live = 0;
+	for (uint64_t i = 0; i < t->by_handle_capacity; i++)
+		live += t->by_handle[i].handle && t->by_handle[i].id;
+	/* Mostly removed entries: rehash at the same size rather than double. */
+	uint64_t cap = !t->by_handle_capacity ? 1024
+		       : live * 2 < t->by_handle_capacity ? t->by_handle_capacity
+							   : t->by_handle_capacity * 2;
+	struct tether_srv_handle_entry *n = calloc(cap, sizeof(*n));
+	if (!n)
+		return false;
+	uint64_t used = 0;
+	for (uint64_t i = 0; i < t->by_handle_capacity; i++) {
+		struct tether_srv_handle_entry *e = &t->by_handle[i];
+		if (!e->handle || !e->id)
+			continue;
+		uint64_t j = handle_key(e->type, e->handle) & (cap - 1);
+		while (n[j].handle)
+			j = (j + 1) & (cap - 1);
+		n[j] = *e;
+		used++;
+	}
+	free(t->by_handle);
+	t->by_handle = n;
+	t->by_handle_capacity = cap;
+	t->by_handle_used = used;
+	return true;
+}
+
+/* Records that @handle of @type is named by @id (the latest id wins: a
+ * driver may return the same handle twice, vkGetDeviceQueue does). */
+static void handle_put(struct tether_srv_objects *t, VkObjectType type, uint64_t handle, uint64_t id)
+{
+	if (!handle)
+		return;
+	struct tether_srv_handle_entry *e = handle_slot(t, type, handle);
+	if (e) {
+		e->id = id;
+		return;
+	}
+	if ((t->by_handle_used + 1) * 4 > t->by_handle_capacity * 3 && !handle_grow(t))
+		return;
+	uint64_t i = handle_key(type, handle) & (t->by_handle_capacity - 1);
+	while (t->by_handle[i].handle)
+		i = (i + 1) & (t->by_handle_capacity - 1);
+	t->by_handle[i] = (struct tether_srv_handle_entry){handle, id, type};
+	t->by_handle_used++;
+}
+
+static void handle_forget(struct tether_srv_objects *t, const struct tether_srv_object *o)
+{
+	struct tether_srv_handle_entry *e = handle_slot(t, o->type, o->handle);
+	if (e && e->id == o->id)
+		e->id = 0; /* stays as a removed entry so probing goes past it */
+}
+
+struct tether_srv_object *tether_srv_object_of_handle(struct tether_srv_session *s, VkObjectType type,
+						      uint64_t handle)
+{
+	struct tether_srv_handle_entry *e = handle_slot(&s->objects, type, handle);
+	if (!e || !e->id)
+		return NULL;
+	struct tether_srv_object *o = tether_srv_object_find(&s->objects, e->id);
+	return o && o->type == type && o->handle == handle ? o : NULL;
 }
 
 struct tether_srv_object *tether_srv_object_find(struct tether_srv_objects *t, uint64_t id)
@@ -121,6 +209,7 @@ struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, Vk
 		t->used++;
 	t->slots[i] = (struct tether_srv_object){id, type, handle, parent, NULL};
 	t->live++;
+	handle_put(t, type, handle, id);
 	return &t->slots[i];
 }
 
@@ -129,6 +218,7 @@ void tether_srv_object_remove(struct tether_srv_session *s, VkObjectType type, u
 	struct tether_srv_object *o = tether_srv_object_find(&s->objects, id);
 	if (!o || o->type != type)
 		return;
+	handle_forget(&s->objects, o);
 	o->id = REMOVED;
 	s->objects.live--;
 }
@@ -139,6 +229,7 @@ void tether_srv_objects_remove_children(struct tether_srv_session *s, VkObjectTy
 	for (uint64_t i = 0; i < t->capacity; i++) {
 		struct tether_srv_object *o = &t->slots[i];
 		if (o->id && o->id != REMOVED && o->type == type && o->parent == parent) {
+			handle_forget(t, o);
 			o->id = REMOVED;
 			t->live--;
 		}

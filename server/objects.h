@@ -18,11 +18,21 @@ struct tether_srv_object {
 	void *data;      /* per-type state (memory mirrors) */
 };
 
+/* Reverse index: (object type, real handle) -> the id that named it last. */
+struct tether_srv_handle_entry {
+	uint64_t handle; /* 0: empty slot */
+	uint64_t id;     /* 0 with a handle: removed */
+	VkObjectType type;
+};
+
 struct tether_srv_objects {
 	struct tether_srv_object *slots;
 	uint64_t capacity; /* power of two */
 	uint64_t used;     /* live and removed slots */
 	uint64_t live;
+	struct tether_srv_handle_entry *by_handle;
+	uint64_t by_handle_capacity; /* power of two */
+	uint64_t by_handle_used;     /* live and removed entries */
 };
 
 struct tether_srv_session;
@@ -35,6 +45,10 @@ bool tether_srv_objects_fresh(struct tether_srv_session *s, const uint64_t *ids,
 struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, VkObjectType type, uint64_t id,
 						uint64_t handle, uint64_t parent);
 void tether_srv_object_remove(struct tether_srv_session *s, VkObjectType type, uint64_t id);
+/* The object a real handle of @type belongs to (replies, bind infos, frees
+ * name real handles), or NULL. */
+struct tether_srv_object *tether_srv_object_of_handle(struct tether_srv_session *s, VkObjectType type,
+						      uint64_t handle);
 /* Forgets every object of @type allocated from the pool with real handle @parent. */
 void tether_srv_objects_remove_children(struct tether_srv_session *s, VkObjectType type, uint64_t parent);
 

@@ -22,14 +22,8 @@
 
 static uint64_t handle_to_wire(void *ctx, VkObjectType type, uint64_t handle)
 {
-	struct tether_srv_session *s = ctx;
-	struct tether_srv_objects *t = &s->objects;
-	for (uint64_t i = 0; i < t->capacity; i++) {
-		struct tether_srv_object *o = &t->slots[i];
-		if (o->id && o->id != UINT64_MAX && o->type == type && o->handle == handle)
-			return o->id;
-	}
-	return 0;
+	struct tether_srv_object *o = tether_srv_object_of_handle(ctx, type, handle);
+	return o ? o->id : 0;
 }
 
 static bool handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)

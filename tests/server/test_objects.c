@@ -1,0 +1,83 @@
+/*
+ * The per-session object table: ids to handles with their type, and back from
+ * real handles to ids (replies, bind infos and frees name real handles).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "server/session.h"
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			return 1;                                              \
+		}                                                              \
+	} while (0)
+
+int main(void)
+{
+	struct tether_srv_session s;
+	memset(&s, 0, sizeof(s));
+	tether_srv_objects_init(&s.objects);
+	const uint64_t n = 100000;
+
+	for (uint64_t i = 1; i <= n; i++)
+		CHECK(tether_srv_object_add(&s, VK_OBJECT_TYPE_BUFFER, i, 0x1000 + i * 16, 0));
+	uint64_t ids[3] = {n + 1, n + 2, n + 2};
+	CHECK(!tether_srv_objects_fresh(&s, ids, 3)); /* repeated id */
+	ids[2] = 7;
+	CHECK(!tether_srv_objects_fresh(&s, ids, 3)); /* id in use */
+	ids[2] = n + 3;
+	CHECK(tether_srv_objects_fresh(&s, ids, 3));
+
+	for (uint64_t i = 1; i <= n; i++) {
+		struct tether_srv_object *o = tether_srv_object_find(&s.objects, i);
+		CHECK(o && o->type == VK_OBJECT_TYPE_BUFFER && o->handle == 0x1000 + i * 16);
+		CHECK(tether_srv_object_of_handle(&s, VK_OBJECT_TYPE_BUFFER, 0x1000 + i * 16) == o);
+		/* A handle is found only as the type it was created as. */
+		CHECK(!tether_srv_object_of_handle(&s, VK_OBJECT_TYPE_IMAGE, 0x1000 + i * 16));
+	}
+
+	/* Removing every other object forgets it both ways, keeps the rest. */
+	for (uint64_t i = 1; i <= n; i += 2)
+		tether_srv_object_remove(&s, VK_OBJECT_TYPE_BUFFER, i);
+	for (uint64_t i = 1; i <= n; i++) {
+		bool gone = i % 2;
+		CHECK(!tether_srv_object_find(&s.objects, i) == gone);
+		CHECK(!tether_srv_object_of_handle(&s, VK_OBJECT_TYPE_BUFFER, 0x1000 + i * 16) == gone);
+	}
+	/* Removing with the wrong type does nothing. */
+	tether_srv_object_remove(&s, VK_OBJECT_TYPE_IMAGE, 2);
+	CHECK(tether_srv_object_find(&s.objects, 2));
+
+	/* A driver may hand out the same handle again (queues): the newest id wins. */
+	CHECK(tether_srv_object_add(&s, VK_OBJECT_TYPE_QUEUE, 500001, 0xabc0, 0));
+	CHECK(tether_srv_object_add(&s, VK_OBJECT_TYPE_QUEUE, 500002, 0xabc0, 0));
+	CHECK(tether_srv_object_of_handle(&s, VK_OBJECT_TYPE_QUEUE, 0xabc0)->id == 500002);
+
+	/* Pool children go with their pool, both ways. */
+	for (uint64_t i = 0; i < 100; i++)
+		CHECK(tether_srv_object_add(&s, VK_OBJECT_TYPE_DESCRIPTOR_SET, 600000 + i, 0x900000 + i * 8,
+					    i < 50 ? 0x77 : 0x88));
+	tether_srv_objects_remove_children(&s, VK_OBJECT_TYPE_DESCRIPTOR_SET, 0x77);
+	for (uint64_t i = 0; i < 100; i++) {
+		bool gone = i < 50;
+		CHECK(!tether_srv_object_find(&s.objects, 600000 + i) == gone);
+		CHECK(!tether_srv_object_of_handle(&s, VK_OBJECT_TYPE_DESCRIPTOR_SET, 0x900000 + i * 8) == gone);
+	}
+
+	/* Churn: creating and freeing many objects keeps both tables bounded. */
+	for (uint64_t round = 0; round < 20; round++) {
+		for (uint64_t i = 0; i < 10000; i++)
+			CHECK(tether_srv_object_add(&s, VK_OBJECT_TYPE_FENCE, 1000000 + round * 10000 + i,
+						    0x5000000 + (round * 10000 + i) * 8, 0));
+		for (uint64_t i = 0; i < 10000; i++)
+			tether_srv_object_remove(&s, VK_OBJECT_TYPE_FENCE, 1000000 + round * 10000 + i);
+	}
+	CHECK(s.objects.capacity <= 1u << 20 && s.objects.by_handle_capacity <= 1u << 20);
+	printf("object table: %llu live, %llu slots, %llu reverse slots\n", (unsigned long long)s.objects.live,
+	       (unsigned long long)s.objects.capacity, (unsigned long long)s.objects.by_handle_capacity);
+	tether_srv_objects_free(&s.objects);
+	return 0;
+}
