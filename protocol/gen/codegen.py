@@ -57,10 +57,7 @@ def min_wire(reg, tname):
 def member_min_wire(reg, m):
     if m.name == 'pNext' or m.ptr:
         return 4 if reg.resolve(m.type) != 'VkAllocationCallbacks' else 0
-    n = min_wire(reg, m.type)
-    for dim in m.array:
-        n *= 1  # arrays: at least one element's worth is enough for a bound
-    return n
+    return min_wire(reg, m.type)  # for an array, one element's worth is a safe bound
 
 
 def struct_needs_partial(reg, name, seen=()):
@@ -77,10 +74,6 @@ def struct_needs_partial(reg, name, seen=()):
             if struct_needs_partial(reg, m.type, seen + (name,)):
                 return True
     return False
-
-
-def ctype(reg, m):
-    return m.type
 
 
 def is_string(m):

@@ -47,7 +47,6 @@ class Member:
             tail = tail.replace(comment.text, '')
         self.const = 'const' in decl.split(self.type)[0]
         self.ptr = decl.count('*')
-        self.const_ptr_target = self.const
         self.array = []  # static dimensions, as C expressions
         for dim in re.findall(r'\[([^\]]+)\]', tail):
             self.array.append(dim.strip())
@@ -56,7 +55,6 @@ class Member:
         self.optional = [o == 'true' for o in elem.get('optional', 'false').split(',')]
         self.noautovalidity = elem.get('noautovalidity') == 'true'
         self.values = elem.get('values')
-        self.selector = elem.get('selector')
         self.objecttype = elem.get('objecttype')
         self.decl_text = ' '.join(text.replace(comment.text if comment is not None and comment.text else '', '').split())
 
@@ -309,8 +307,6 @@ class Registry:
             return False
         if m.ptr >= 2:
             return False
-        if m.ptr == 1 and not m.len:
-            pass  # pointer to one element
         if self.scalar_size(t) or self.is_handle(t):
             return True
         if t in self.structs:
