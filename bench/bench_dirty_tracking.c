@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "bench_stats.h"
+#include "transport/platform/write_watch.h"
 
 #ifdef TETHER_HAVE_XXHASH
 #include <xxhash.h>
@@ -70,17 +71,6 @@
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
 #endif
-struct bench_page_region {
-	uint64_t start, end, categories;
-};
-struct bench_pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
-		category_anyof_mask, return_mask;
-};
-#define BENCH_PAGEMAP_SCAN _IOWR('f', 16, struct bench_pm_scan_arg)
-#define BENCH_PAGE_IS_WRITTEN (1 << 1)
-#define BENCH_PM_SCAN_WP_MATCHING (1 << 0)
-#define BENCH_PM_SCAN_CHECK_WPASYNC (1 << 1)
 #define PM_SOFT_DIRTY (1ull << 55)
 
 #define PAGE 4096u
@@ -93,7 +83,6 @@ struct bench_pm_scan_arg {
 #define SLOW_FRAME_NS 250000000ull
 #define RING_SLICE (64u << 10)
 #define RANDOM_WRITE 256u /* bytes written in each randomly chosen page */
-#define SCAN_VEC 4096u    /* page_region entries per PAGEMAP_SCAN call */
 
 enum pattern { PAT_RANDOM, PAT_RING, PAT_FULL, PAT_COUNT };
 static const char *const pattern_name[PAT_COUNT] = {"1% random", "64K ring", "100%"};
@@ -111,7 +100,7 @@ struct region {
 	int stop[2];
 	pthread_t thread;
 	bool thread_running;
-	struct bench_page_region *vec;
+	struct tether_write_watch *watch;
 	uint64_t *pm_entries;
 };
 
@@ -449,73 +438,44 @@ static void uffd_wp_teardown(struct region *r)
 }
 
 /* uffd-async: the kernel clears the page's write-protect bit on a write, no
- * message; PAGEMAP_SCAN reports written pages and protects them again. */
+ * message; PAGEMAP_SCAN reports written pages and protects them again. This
+ * is the watcher the ICD uses (transport/platform/write_watch_linux.c), so
+ * the benchmark measures the shipped code. */
 static const char *uffd_async_setup(struct region *r)
 {
-	/* USER_MODE_ONLY: what an unprivileged process gets when
-	 * vm.unprivileged_userfaultfd is 0 (Debian's default). */
-	const char *err =
-		uffd_open(r, UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC, true);
-	if (err)
-		return err;
-	r->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (r->pagemap_fd < 0)
-		return why("/proc/self/pagemap", errno);
-	r->vec = malloc(SCAN_VEC * sizeof(*r->vec));
-	if (!r->vec)
-		return "out of memory";
-	struct bench_pm_scan_arg a = {
-		.size = sizeof(a),
-		.start = (uint64_t)(uintptr_t)r->buf,
-		.end = (uint64_t)(uintptr_t)r->buf + PAGE,
-		.vec = (uint64_t)(uintptr_t)r->vec,
-		.vec_len = 1,
-		.category_mask = BENCH_PAGE_IS_WRITTEN,
-		.return_mask = BENCH_PAGE_IS_WRITTEN,
-	};
-	if (ioctl(r->pagemap_fd, BENCH_PAGEMAP_SCAN, &a) < 0)
-		return why("PAGEMAP_SCAN", errno);
+	r->watch = tether_write_watch_open();
+	if (!r->watch)
+		return "no asynchronous write-protect (userfaultfd denied or kernel before 6.7)";
+	int rc = tether_write_watch_add(r->watch, r->buf, r->size);
+	if (rc < 0)
+		return why("UFFDIO_REGISTER/WRITEPROTECT", -rc);
 	return NULL;
+}
+
+static void uffd_async_page_run(void *ctx, size_t offset, size_t len)
+{
+	struct region *r = ctx;
+	for (size_t p = offset; p < offset + len; p += PAGE)
+		r->dirty[r->ndirty++] = (uint32_t)(p / PAGE);
 }
 
 static void uffd_async_scan(struct region *r)
 {
-	uint64_t start = (uint64_t)(uintptr_t)r->buf, end = start + r->size, base = start;
-	size_t n = 0;
-	while (start < end) {
-		struct bench_pm_scan_arg a = {
-			.size = sizeof(a),
-			.flags = BENCH_PM_SCAN_WP_MATCHING | BENCH_PM_SCAN_CHECK_WPASYNC,
-			.start = start,
-			.end = end,
-			.vec = (uint64_t)(uintptr_t)r->vec,
-			.vec_len = SCAN_VEC,
-			.category_mask = BENCH_PAGE_IS_WRITTEN,
-			.return_mask = BENCH_PAGE_IS_WRITTEN,
-		};
-		int got = ioctl(r->pagemap_fd, BENCH_PAGEMAP_SCAN, &a);
-		if (got < 0) {
-			fprintf(stderr, "PAGEMAP_SCAN: %s\n", strerror(errno));
-			exit(1);
-		}
-		for (int i = 0; i < got; i++)
-			for (uint64_t p = r->vec[i].start; p < r->vec[i].end; p += PAGE)
-				r->dirty[n++] = (uint32_t)((p - base) / PAGE);
-		if (a.walk_end <= start)
-			break;
-		start = a.walk_end;
+	r->ndirty = 0;
+	int rc = tether_write_watch_collect(r->watch, r->buf, r->size, uffd_async_page_run, r);
+	if (rc < 0) {
+		fprintf(stderr, "PAGEMAP_SCAN: %s\n", strerror(-rc));
+		exit(1);
 	}
-	r->ndirty = n;
 }
 
 static void uffd_async_teardown(struct region *r)
 {
-	uffd_close(r);
-	if (r->pagemap_fd >= 0)
-		close(r->pagemap_fd);
-	r->pagemap_fd = -1;
-	free(r->vec);
-	r->vec = NULL;
+	if (r->watch) {
+		tether_write_watch_remove(r->watch, r->buf, r->size);
+		tether_write_watch_close(r->watch);
+	}
+	r->watch = NULL;
 }
 
 /* --- soft-dirty ------------------------------------------------------------ */
