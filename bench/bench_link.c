@@ -13,6 +13,9 @@
 #include <vulkan/vulkan.h>
 
 #include "bench_stats.h"
+#include "bench_vk.h"
+
+const char *bench_name = "tether_bench_link";
 
 #define RUNS 7
 #define CALLS_PER_RUN 1000000u
@@ -21,22 +24,6 @@
 #define RTT_CALLS 20000u
 #define BULK_SIZE (64u << 20)
 #define BULK_RUNS 9
-
-#define VK_CHECK(expr) vk_check((expr), #expr, __LINE__)
-
-static void vk_check(VkResult r, const char *expr, int line)
-{
-	if (r != VK_SUCCESS) {
-		fprintf(stderr, "tether_bench_link:%d: %s returned %d\n", line, expr, (int)r);
-		exit(1);
-	}
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "tether_bench_link: %s\n", what);
-	exit(1);
-}
 
 /* An empty compute shader (local size 1): commands must have a pipeline to
  * be valid, not one that does work. Assembled with spirv-as and validated. */
@@ -49,9 +36,7 @@ static const uint32_t empty_comp_spv[] = {
 };
 
 struct bench {
-	VkInstance instance;
-	VkPhysicalDevice physical;
-	VkPhysicalDeviceMemoryProperties mem;
+	struct bench_vk vk;
 	VkDevice device;
 	uint32_t family;
 	VkQueue queue;
@@ -70,39 +55,15 @@ struct buffer {
 
 static void init_instance(struct bench *b)
 {
-	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-				 .pApplicationName = "tether_bench_link",
-				 .apiVersion = VK_API_VERSION_1_2};
-	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
-	VK_CHECK(vkCreateInstance(&ici, NULL, &b->instance));
-	uint32_t n = 0;
-	VK_CHECK(vkEnumeratePhysicalDevices(b->instance, &n, NULL));
-	if (n == 0)
-		die("no physical device");
-	VkPhysicalDevice *devs = calloc(n, sizeof(*devs));
-	VK_CHECK(vkEnumeratePhysicalDevices(b->instance, &n, devs));
-	const char *want = getenv("TETHER_BENCH_DEVICE");
-	uint32_t index = want ? (uint32_t)atoi(want) : 0;
-	if (index >= n)
-		die("TETHER_BENCH_DEVICE out of range");
-	b->physical = devs[index];
-	free(devs);
-
-	VkPhysicalDeviceDriverProperties driver = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-					     .pNext = &driver};
-	vkGetPhysicalDeviceProperties2(b->physical, &props);
-	printf("device: %s\n", props.properties.deviceName);
-	printf("driver: %s (%s)\n", driver.driverName, driver.driverInfo);
-	vkGetPhysicalDeviceMemoryProperties(b->physical, &b->mem);
+	bench_vk_init(&b->vk, VK_API_VERSION_1_2);
 }
 
 static void init_device(struct bench *b)
 {
 	uint32_t n = 0;
-	vkGetPhysicalDeviceQueueFamilyProperties(b->physical, &n, NULL);
+	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, NULL);
 	VkQueueFamilyProperties *fam = calloc(n, sizeof(*fam));
-	vkGetPhysicalDeviceQueueFamilyProperties(b->physical, &n, fam);
+	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, fam);
 	b->family = UINT32_MAX;
 	for (uint32_t i = 0; i < n && b->family == UINT32_MAX; i++)
 		if (fam[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
@@ -118,7 +79,7 @@ static void init_device(struct bench *b)
 	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 				  .queueCreateInfoCount = 1,
 				  .pQueueCreateInfos = &qci};
-	VK_CHECK(vkCreateDevice(b->physical, &dci, NULL, &b->device));
+	VK_CHECK(vkCreateDevice(b->vk.physical, &dci, NULL, &b->device));
 	vkGetDeviceQueue(b->device, b->family, 0, &b->queue);
 
 	VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -237,14 +198,6 @@ static void bench_round_trip(struct bench *b)
 
 /* --- (c) bulk data through mapped memory ---------------------------------- */
 
-static uint32_t memory_type(struct bench *b, uint32_t bits, VkMemoryPropertyFlags want)
-{
-	for (uint32_t i = 0; i < b->mem.memoryTypeCount; i++)
-		if ((bits & (1u << i)) && (b->mem.memoryTypes[i].propertyFlags & want) == want)
-			return i;
-	return UINT32_MAX;
-}
-
 static struct buffer buffer_create(struct bench *b, VkBufferUsageFlags usage, VkMemoryPropertyFlags want)
 {
 	struct buffer buf;
@@ -255,7 +208,7 @@ static struct buffer buffer_create(struct bench *b, VkBufferUsageFlags usage, Vk
 	VK_CHECK(vkCreateBuffer(b->device, &bci, NULL, &buf.buffer));
 	VkMemoryRequirements req;
 	vkGetBufferMemoryRequirements(b->device, buf.buffer, &req);
-	uint32_t type = memory_type(b, req.memoryTypeBits, want);
+	uint32_t type = bench_vk_memory_type(&b->vk, req.memoryTypeBits, want);
 	if (type == UINT32_MAX)
 		die("no memory type with the wanted properties");
 	VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
@@ -380,7 +333,7 @@ static void destroy(struct bench *b)
 	vkDestroyShaderModule(b->device, b->shader, NULL);
 	vkDestroyCommandPool(b->device, b->pool, NULL);
 	vkDestroyDevice(b->device, NULL);
-	vkDestroyInstance(b->instance, NULL);
+	vkDestroyInstance(b->vk.instance, NULL);
 }
 
 /* Whether test @name runs: all of them, or those named by --only NAME[,NAME]. */

@@ -41,6 +41,9 @@
 #include <vulkan/vulkan.h>
 
 #include "bench_stats.h"
+#include "bench_vk.h"
+
+const char *bench_name = "tether_bench_streaming";
 #include "streaming_frag.h"
 #include "streaming_vert.h"
 
@@ -54,22 +57,6 @@
 #define WARMUP_FRAMES 10u
 #define CHECK_FRAME 12345u /* the frame number of the checksummed image */
 #define CLEAR_RGBA 0xff1a1a1au /* (0.1, 0.1, 0.1, 1) in R8G8B8A8_UNORM, little-endian */
-
-#define VK_CHECK(expr) vk_check((expr), #expr, __LINE__)
-
-static void vk_check(VkResult r, const char *expr, int line)
-{
-	if (r != VK_SUCCESS) {
-		fprintf(stderr, "tether_bench_streaming:%d: %s returned %d\n", line, expr, (int)r);
-		exit(1);
-	}
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "tether_bench_streaming: %s\n", what);
-	exit(1);
-}
 
 struct vertex {
 	float x, y, z;
@@ -91,10 +78,7 @@ struct options {
 };
 
 struct bench {
-	VkInstance instance;
-	VkPhysicalDevice physical;
-	VkPhysicalDeviceProperties props;
-	VkPhysicalDeviceMemoryProperties mem;
+	struct bench_vk vk;
 	VkDevice device;
 	uint32_t family;
 	VkQueue queue;
@@ -130,42 +114,17 @@ struct bench {
 
 static void init_instance(struct bench *b)
 {
-	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-				 .pApplicationName = "tether_bench_streaming",
-				 .apiVersion = VK_API_VERSION_1_3};
-	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
-	VK_CHECK(vkCreateInstance(&ici, NULL, &b->instance));
-	uint32_t n = 0;
-	VK_CHECK(vkEnumeratePhysicalDevices(b->instance, &n, NULL));
-	if (n == 0)
-		die("no physical device");
-	VkPhysicalDevice *devs = calloc(n, sizeof(*devs));
-	VK_CHECK(vkEnumeratePhysicalDevices(b->instance, &n, devs));
-	const char *want = getenv("TETHER_BENCH_DEVICE");
-	uint32_t index = want ? (uint32_t)atoi(want) : 0;
-	if (index >= n)
-		die("TETHER_BENCH_DEVICE out of range");
-	b->physical = devs[index];
-	free(devs);
-
-	VkPhysicalDeviceDriverProperties driver = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-					     .pNext = &driver};
-	vkGetPhysicalDeviceProperties2(b->physical, &props);
-	b->props = props.properties;
-	printf("device: %s\n", props.properties.deviceName);
-	printf("driver: %s (%s)\n", driver.driverName, driver.driverInfo);
-	if (props.properties.apiVersion < VK_API_VERSION_1_3)
+	bench_vk_init(&b->vk, VK_API_VERSION_1_3);
+	if (b->vk.props.apiVersion < VK_API_VERSION_1_3)
 		die("the device does not support Vulkan 1.3 (dynamic rendering)");
-	vkGetPhysicalDeviceMemoryProperties(b->physical, &b->mem);
 }
 
 static void init_device(struct bench *b)
 {
 	uint32_t n = 0;
-	vkGetPhysicalDeviceQueueFamilyProperties(b->physical, &n, NULL);
+	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, NULL);
 	VkQueueFamilyProperties *fam = calloc(n, sizeof(*fam));
-	vkGetPhysicalDeviceQueueFamilyProperties(b->physical, &n, fam);
+	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, fam);
 	b->family = UINT32_MAX;
 	for (uint32_t i = 0; i < n && b->family == UINT32_MAX; i++)
 		if (fam[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)
@@ -184,7 +143,7 @@ static void init_device(struct bench *b)
 				  .pNext = &f13,
 				  .queueCreateInfoCount = 1,
 				  .pQueueCreateInfos = &qci};
-	VK_CHECK(vkCreateDevice(b->physical, &dci, NULL, &b->device));
+	VK_CHECK(vkCreateDevice(b->vk.physical, &dci, NULL, &b->device));
 	vkGetDeviceQueue(b->device, b->family, 0, &b->queue);
 
 	VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -201,23 +160,15 @@ static void init_device(struct bench *b)
 		VK_CHECK(vkCreateFence(b->device, &fci, NULL, &b->fence[i]));
 }
 
-static uint32_t memory_type(struct bench *b, uint32_t bits, VkMemoryPropertyFlags want)
-{
-	for (uint32_t i = 0; i < b->mem.memoryTypeCount; i++)
-		if ((bits & (1u << i)) && (b->mem.memoryTypes[i].propertyFlags & want) == want)
-			return i;
-	return UINT32_MAX;
-}
-
 static VkDeviceMemory allocate(struct bench *b, VkMemoryRequirements req, VkMemoryPropertyFlags want,
 			       VkMemoryPropertyFlags fallback, const char *what)
 {
-	uint32_t type = memory_type(b, req.memoryTypeBits, want);
+	uint32_t type = bench_vk_memory_type(&b->vk, req.memoryTypeBits, want);
 	if (type == UINT32_MAX)
-		type = memory_type(b, req.memoryTypeBits, fallback);
+		type = bench_vk_memory_type(&b->vk, req.memoryTypeBits, fallback);
 	if (type == UINT32_MAX)
 		die("no memory type with the wanted properties");
-	VkMemoryPropertyFlags f = b->mem.memoryTypes[type].propertyFlags;
+	VkMemoryPropertyFlags f = b->vk.mem.memoryTypes[type].propertyFlags;
 	printf("memory: %s in type %u (%s%s%s%s)\n", what, type,
 	       f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT ? "DEVICE_LOCAL " : "",
 	       f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT ? "HOST_VISIBLE " : "",
@@ -249,11 +200,11 @@ static void init_resources(struct bench *b, double bytes_per_frame, bool device_
 	b->dy = calloc(b->cols + 1, sizeof(float));
 	b->dz = calloc(b->cols + 1, sizeof(float));
 
-	VkDeviceSize align = b->props.limits.minUniformBufferOffsetAlignment;
+	VkDeviceSize align = b->vk.props.limits.minUniformBufferOffsetAlignment;
 	if (align < UNIFORM_SIZE)
 		align = UNIFORM_SIZE;
-	if (align < b->props.limits.nonCoherentAtomSize)
-		align = b->props.limits.nonCoherentAtomSize;
+	if (align < b->vk.props.limits.nonCoherentAtomSize)
+		align = b->vk.props.limits.nonCoherentAtomSize;
 	b->slot_size = align_up(UNIFORM_SIZE + (VkDeviceSize)b->cells * CELL_BYTES, align);
 
 	const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
@@ -724,7 +675,7 @@ static void destroy(struct bench *b)
 		vkDestroyFence(b->device, b->fence[i], NULL);
 	vkDestroyCommandPool(b->device, b->pool, NULL);
 	vkDestroyDevice(b->device, NULL);
-	vkDestroyInstance(b->instance, NULL);
+	vkDestroyInstance(b->vk.instance, NULL);
 	free(b->dx);
 	free(b->dy);
 	free(b->dz);
