@@ -168,6 +168,11 @@ void vkapp_barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stage,
                    VkAccessFlags src_access, VkPipelineStageFlags dst_stage,
                    VkAccessFlags dst_access);
 
+/* One synchronization2 barrier on the whole of @buffer. */
+void vkapp_buffer_barrier2(VkCommandBuffer cmd, VkBuffer buffer, VkPipelineStageFlags2 src_stage,
+                           VkAccessFlags2 src_access, VkPipelineStageFlags2 dst_stage,
+                           VkAccessFlags2 dst_access);
+
 /* Reads the pipeline cache back, re-creates and merges it (exercises the API). */
 void vkapp_pipeline_cache_roundtrip(struct vkapp *app);
 
