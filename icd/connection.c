@@ -16,6 +16,8 @@
 #define TETHER_ICD_BATCH_LIMIT (4u << 20)
 #define TETHER_ICD_REPLY_ARENA (512u << 20)
 #define TETHER_ICD_CACHE_BUCKETS 256
+/* How long opening the frame channel may take: WELCOME and FRAME_READY. */
+#define TETHER_ICD_FRAMES_TIMEOUT_MS 10000
 
 /* Answers to queries that never change, keyed by the encoded request. */
 struct tether_icd_cached_reply {
@@ -34,7 +36,8 @@ struct tether_icd_conn {
 	struct tether_buffer reply;
 	struct tether_arena arena;
 	struct tether_decoder dec;
-	struct tether_handshake_result hs;
+	struct tether_handshake_result hs; /* hs.token: the session's, for its frame channel */
+	char *address;                     /* the server's, to connect the frame channel to */
 	bool lost;
 	struct tether_icd_cached_reply *cache[TETHER_ICD_CACHE_BUCKETS];
 	/* Reported at close (TETHER_LOG=info): what the session cost the link. */
@@ -91,6 +94,7 @@ VkResult tether_icd_conn_open(const char *app_name, struct tether_icd_conn **out
 		free(c);
 		return VK_ERROR_INITIALIZATION_FAILED;
 	}
+	c->address = strdup(addr);
 	tether_mutex_init(&c->lock);
 	tether_encoder_init(&c->batch);
 	c->batch.handles = &tether_icd_handle_ops;
@@ -119,6 +123,7 @@ void tether_icd_conn_close(struct tether_icd_conn *c)
 	tether_buffer_free(&c->reply);
 	tether_arena_free(&c->arena);
 	tether_handshake_result_free(&c->hs);
+	free(c->address);
 	tether_mutex_destroy(&c->lock);
 	for (unsigned i = 0; i < TETHER_ICD_CACHE_BUCKETS; i++)
 		while (c->cache[i]) {
@@ -140,6 +145,62 @@ bool tether_icd_conn_has_extension(const struct tether_icd_conn *c, const char *
 const char *tether_icd_conn_server_name(const struct tether_icd_conn *c)
 {
 	return c->hs.peer_name;
+}
+
+/* Waits for the session's TETHER_MSG_FRAME_READY, the first message on its frame channel. */
+static int wait_frame_ready(struct tether_conn *fc)
+{
+	struct tether_msg_header h;
+	struct tether_buffer payload = {0};
+	int r = tether_msg_recv(fc, &h, &payload);
+	tether_buffer_free(&payload);
+	if (!r && h.type != TETHER_MSG_FRAME_READY)
+		r = -EPROTO;
+	return r;
+}
+
+/**
+ * tether_icd_conn_open_frames() - open the session's frame channel
+ * @out: the new connection, which the caller owns and closes
+ *
+ * A second connection to the same server, attached to this session with the
+ * token its WELCOME gave (protocol 1.1), so that frames never queue in front
+ * of the replies on the command connection. Thread-safe.
+ * Return: VK_SUCCESS, VK_ERROR_INITIALIZATION_FAILED with the reason logged
+ * (a 1.0 server, a refusal, a lost connection), or VK_ERROR_OUT_OF_HOST_MEMORY.
+ */
+VkResult tether_icd_conn_open_frames(struct tether_icd_conn *c, struct tether_conn **out)
+{
+	struct tether_handshake_result hs;
+	struct tether_conn *fc;
+	if (!c->hs.has_token)
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED,
+				  "tetherd at %s gives this session no frame channel (it speaks protocol %u.%u%s)",
+				  c->address ? c->address : "?", (unsigned)c->hs.peer_major, (unsigned)c->hs.peer_minor,
+				  c->hs.peer_minor < 1 ? "; frame channels need 1.1" : "");
+	if (!c->address)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	int r = tether_conn_connect(c->address, &fc);
+	if (r < 0)
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "frame channel: cannot reach tetherd at %s: %s",
+				  c->address, strerror(-r));
+	tether_conn_set_timeout(fc, TETHER_ICD_FRAMES_TIMEOUT_MS);
+	r = tether_handshake_client_attach(fc, "frame channel", c->hs.token, &hs);
+	if (!r) {
+		tether_handshake_result_free(&hs);
+		r = wait_frame_ready(fc);
+	}
+	if (!r)
+		r = tether_conn_set_timeout(fc, 0);
+	if (r < 0) {
+		TETHER_LOGE("icd", "frame channel to %s refused or lost: %s", c->address,
+			    hs.error[0] ? hs.error : strerror(-r));
+		tether_conn_close(fc);
+		return VK_ERROR_INITIALIZATION_FAILED;
+	}
+	TETHER_LOGI("icd", "frame channel open to %s", c->address);
+	*out = fc;
+	return VK_SUCCESS;
 }
 
 struct tether_encoder *tether_icd_conn_lock(struct tether_icd_conn *c)

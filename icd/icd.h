@@ -75,6 +75,8 @@ VkResult tether_icd_conn_open(const char *app_name, struct tether_icd_conn **out
 void tether_icd_conn_close(struct tether_icd_conn *c);
 bool tether_icd_conn_has_extension(const struct tether_icd_conn *c, const char *name);
 const char *tether_icd_conn_server_name(const struct tether_icd_conn *c);
+/* Opens the session's frame channel: a second connection to the same server, attached by token. */
+VkResult tether_icd_conn_open_frames(struct tether_icd_conn *c, struct tether_conn **out);
 
 /* Locks the connection and returns the batch to append an encoded call to. */
 struct tether_encoder *tether_icd_conn_lock(struct tether_icd_conn *c);

@@ -1,6 +1,7 @@
 /* tether handshake (see handshake.h): HELLO / WELCOME with a small hand-written
  * byte writer and a bounds-checked reader. The server treats every HELLO byte
- * as hostile; the client checks WELCOME just as strictly. */
+ * as hostile; the client checks WELCOME just as strictly. A 1.1 HELLO also
+ * says which channel the connection is; WELCOME gives the session's token. */
 #include "protocol/handshake.h"
 #include "protocol/buffer.h"
 #include "protocol/message.h"
@@ -8,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,11 +173,44 @@ static int contains(const char *const *v, uint32_t n, const char *s)
 	return 0;
 }
 
+static void r_bytes(struct reader *r, void *out, size_t n, const char *what)
+{
+	if (r->bad[0])
+		return;
+	if (r->left < n) {
+		r_fail(r, "truncated at %s", what);
+		return;
+	}
+	memcpy(out, r->p, n);
+	r->p += n;
+	r->left -= n;
+}
+
+static bool token_is_zero(const uint8_t t[TETHER_SESSION_TOKEN_SIZE])
+{
+	static const uint8_t zero[TETHER_SESSION_TOKEN_SIZE];
+	return tether_session_token_equal(t, zero);
+}
+
+bool tether_session_token_equal(const uint8_t a[TETHER_SESSION_TOKEN_SIZE],
+				const uint8_t b[TETHER_SESSION_TOKEN_SIZE])
+{
+	uint8_t diff = 0;
+	for (size_t i = 0; i < TETHER_SESSION_TOKEN_SIZE; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
 /* ---- messages ---- */
 
+/* @token_field: the peer speaks 1.1, so an accepting WELCOME carries a token
+ * (zeros for NULL). Refusals never do: their layout is the same in every
+ * version, so any client can read why it was refused. */
 static int send_welcome(struct tether_conn *c, uint32_t status, const char *text,
-			const char *const *exts, uint32_t ext_count)
+			const char *const *exts, uint32_t ext_count, bool token_field,
+			const uint8_t *token)
 {
+	static const uint8_t no_token[TETHER_SESSION_TOKEN_SIZE];
 	struct writer w = { 0 };
 	w_u32(&w, status);
 	w_u32(&w, TETHER_PROTOCOL_MAJOR);
@@ -185,6 +220,8 @@ static int send_welcome(struct tether_conn *c, uint32_t status, const char *text
 	w_u32(&w, ext_count);
 	for (uint32_t i = 0; i < ext_count; i++)
 		w_ext(&w, exts[i]);
+	if (status == TETHER_HANDSHAKE_ACCEPTED && token_field)
+		w_bytes(&w, token ? token : no_token, TETHER_SESSION_TOKEN_SIZE);
 	int err = w.err;
 	if (!err) {
 		struct tether_iovec iov = { w.b.data, w.b.size };
@@ -225,18 +262,38 @@ static int recv_handshake_msg(struct tether_conn *c, uint32_t type, struct tethe
 	return 0;
 }
 
-/* Server side: refuse with @status, tell the client why, return @err. */
+int tether_handshake_server_refuse(struct tether_conn *c, enum tether_handshake_status status, const char *text)
+{
+	TETHER_LOGW("handshake", "refusing %s: %s", tether_conn_peer(c), text);
+	return send_welcome(c, status, text, NULL, 0, false, NULL);
+}
+
+/* Refuse with @status, keep the reason in @out, return @err (the reply is
+ * best effort: the connection is closed anyway). */
 static int refuse(struct tether_conn *c, struct tether_handshake_result *out, uint32_t status,
 		  int err, const char *text)
 {
 	snprintf(out->error, sizeof(out->error), "%s", text);
-	TETHER_LOGW("handshake", "refusing %s: %s", tether_conn_peer(c), out->error);
-	send_welcome(c, status, out->error, NULL, 0); /* best effort: we close anyway */
+	tether_handshake_server_refuse(c, status, out->error);
 	return err;
 }
 
-int tether_handshake_server(struct tether_conn *c, const char *server_name, const char *const *exts,
-			    uint32_t ext_count, struct tether_handshake_result *out)
+/* The 1.1 fields of HELLO: channel, and the token of a frame channel. */
+static void read_channel(struct reader *r, struct tether_handshake_result *out)
+{
+	out->channel = r_u32(r, "channel");
+	if (r->bad[0])
+		return;
+	if (out->channel == TETHER_CHANNEL_FRAMES) {
+		r_bytes(r, out->token, sizeof(out->token), "session token");
+		out->has_token = !r->bad[0];
+	} else if (out->channel != TETHER_CHANNEL_COMMANDS) {
+		r_fail(r, "unknown channel %u", (unsigned)out->channel);
+	}
+}
+
+int tether_handshake_server_hello(struct tether_conn *c, const char *const *exts, uint32_t ext_count,
+				  struct tether_handshake_result *out)
 {
 	struct tether_buffer buf = { 0 };
 	struct reader r = { 0 };
@@ -276,6 +333,8 @@ int tether_handshake_server(struct tether_conn *c, const char *server_name, cons
 	out->peer_vk_header_version = r_u32(&r, "Vulkan header version");
 	name = r_str(&r, "client name", 1);
 	client_exts = r_ext_list(&r, &client_ext_count);
+	if (!r.bad[0] && out->peer_minor >= 1)
+		read_channel(&r, out);
 	if (r.bad[0]) {
 		snprintf(why, sizeof(why), "bad HELLO: %s", r.bad);
 		err = refuse(c, out, TETHER_HANDSHAKE_BAD_HELLO, -EPROTO, why);
@@ -298,21 +357,24 @@ int tether_handshake_server(struct tether_conn *c, const char *server_name, cons
 		}
 		n++;
 	}
-	err = send_welcome(c, TETHER_HANDSHAKE_ACCEPTED, server_name, (const char *const *)common, n);
-	if (err)
-		goto done;
 	out->minor = min_u32(out->peer_minor, TETHER_PROTOCOL_MINOR);
 	out->peer_name = name;
 	out->exts = common;
 	out->ext_count = n;
 	name = NULL;
 	common = NULL;
-	TETHER_LOGI("handshake", "client \"%s\" from %s: protocol %u.%u, Vulkan header %u.%u.%u, %u of %u extensions",
+	TETHER_LOGI("handshake",
+		    "client \"%s\" from %s: protocol %u.%u, Vulkan header %u.%u.%u, %u of %u extensions%s",
 		    out->peer_name, tether_conn_peer(c), (unsigned)out->peer_major, (unsigned)out->peer_minor,
 		    VK_API_VERSION_MAJOR(out->peer_vk_header_version),
 		    VK_API_VERSION_MINOR(out->peer_vk_header_version),
-		    VK_API_VERSION_PATCH(out->peer_vk_header_version), (unsigned)n, (unsigned)client_ext_count);
+		    VK_API_VERSION_PATCH(out->peer_vk_header_version), (unsigned)n, (unsigned)client_ext_count,
+		    out->channel == TETHER_CHANNEL_FRAMES ? ", frame channel" : "");
 done:
+	if (err) {
+		memset(out->token, 0, sizeof(out->token));
+		out->has_token = false;
+	}
 	free(name);
 	free_strings(client_exts, client_ext_count);
 	free_strings(common, n);
@@ -320,7 +382,19 @@ done:
 	return err;
 }
 
-static int send_hello(struct tether_conn *c, const char *client_name, const char *const *exts, uint32_t ext_count)
+int tether_handshake_server_accept(struct tether_conn *c, const char *server_name,
+				   const struct tether_handshake_result *hello,
+				   const uint8_t token[TETHER_SESSION_TOKEN_SIZE])
+{
+	/* A frame channel belongs to a session that has agreed on extensions already. */
+	bool frames = hello->channel == TETHER_CHANNEL_FRAMES;
+	return send_welcome(c, TETHER_HANDSHAKE_ACCEPTED, server_name,
+			    frames ? NULL : (const char *const *)hello->exts, frames ? 0 : hello->ext_count,
+			    hello->minor >= 1, token);
+}
+
+static int send_hello(struct tether_conn *c, const char *client_name, const char *const *exts,
+		      uint32_t ext_count, uint32_t channel, const uint8_t *token)
 {
 	struct writer w = { 0 };
 	w_bytes(&w, TETHER_HANDSHAKE_MAGIC, TETHER_HANDSHAKE_MAGIC_SIZE);
@@ -334,6 +408,9 @@ static int send_hello(struct tether_conn *c, const char *client_name, const char
 	w_u32(&w, ext_count);
 	for (uint32_t i = 0; i < ext_count; i++)
 		w_ext(&w, exts[i]);
+	w_u32(&w, channel);
+	if (channel == TETHER_CHANNEL_FRAMES)
+		w_bytes(&w, token, TETHER_SESSION_TOKEN_SIZE);
 	int err = w.err;
 	if (!err) {
 		struct tether_iovec iov = { w.b.data, w.b.size };
@@ -343,8 +420,17 @@ static int send_hello(struct tether_conn *c, const char *client_name, const char
 	return err;
 }
 
-int tether_handshake_client(struct tether_conn *c, const char *client_name, const char *const *exts,
-			    uint32_t ext_count, struct tether_handshake_result *out)
+static int refused_errno(uint32_t status, uint32_t peer_major)
+{
+	if (status == TETHER_HANDSHAKE_VERSION_MISMATCH || peer_major != TETHER_PROTOCOL_MAJOR)
+		return -EPROTONOSUPPORT;
+	return status == TETHER_HANDSHAKE_REFUSED ? -ECONNREFUSED : -EPROTO;
+}
+
+/* Both kinds of client connection: HELLO for @channel, then WELCOME checked. */
+static int client_handshake(struct tether_conn *c, const char *client_name, const char *const *exts,
+			    uint32_t ext_count, uint32_t channel, const uint8_t *token,
+			    struct tether_handshake_result *out)
 {
 	struct tether_buffer buf = { 0 };
 	struct reader r = { 0 };
@@ -353,7 +439,8 @@ int tether_handshake_client(struct tether_conn *c, const char *client_name, cons
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = send_hello(c, client_name, exts, ext_count);
+	out->channel = channel;
+	err = send_hello(c, client_name, exts, ext_count, channel, token);
 	if (err)
 		return err;
 	err = recv_handshake_msg(c, TETHER_MSG_WELCOME, &buf, r.bad, sizeof(r.bad));
@@ -380,13 +467,13 @@ int tether_handshake_client(struct tether_conn *c, const char *client_name, cons
 				 TETHER_PROTOCOL_MINOR);
 		else
 			snprintf(out->error, sizeof(out->error), "%s", text);
-		err = status == TETHER_HANDSHAKE_VERSION_MISMATCH || out->peer_major != TETHER_PROTOCOL_MAJOR
-			      ? -EPROTONOSUPPORT
-			      : -EPROTO;
+		err = refused_errno(status, out->peer_major);
 		TETHER_LOGE("handshake", "server %s refused us: %s", tether_conn_peer(c), out->error);
 		goto done;
 	}
 	common = r_ext_list(&r, &n);
+	if (out->peer_minor >= 1)
+		r_bytes(&r, out->token, sizeof(out->token), "session token");
 	if (r.bad[0]) {
 		err = TETHER_ERR("handshake", -EPROTO, "bad WELCOME from %s: %s", tether_conn_peer(c), r.bad);
 		goto done;
@@ -399,19 +486,48 @@ int tether_handshake_client(struct tether_conn *c, const char *client_name, cons
 			goto done;
 		}
 	}
+	if (channel == TETHER_CHANNEL_FRAMES) {
+		/* Only the session itself answers a frame channel, with its token. */
+		if (out->peer_minor < 1 || !tether_session_token_equal(out->token, token)) {
+			err = TETHER_ERR("handshake", -EPROTO, "server %s accepted the frame channel without its session's token",
+					 tether_conn_peer(c));
+			goto done;
+		}
+		out->has_token = true;
+	} else {
+		out->has_token = out->peer_minor >= 1 && !token_is_zero(out->token);
+	}
 	out->minor = min_u32(out->peer_minor, TETHER_PROTOCOL_MINOR);
 	out->peer_name = text;
 	out->exts = common;
 	out->ext_count = n;
 	text = NULL;
 	common = NULL;
-	TETHER_LOGI("handshake", "connected to \"%s\" at %s: protocol %u.%u, %u extensions", out->peer_name,
-		    tether_conn_peer(c), (unsigned)out->peer_major, (unsigned)out->peer_minor, (unsigned)n);
+	TETHER_LOGI("handshake", "connected to \"%s\" at %s: protocol %u.%u, %u extensions%s", out->peer_name,
+		    tether_conn_peer(c), (unsigned)out->peer_major, (unsigned)out->peer_minor, (unsigned)n,
+		    channel == TETHER_CHANNEL_FRAMES ? ", frame channel" : "");
 done:
+	if (err) {
+		memset(out->token, 0, sizeof(out->token));
+		out->has_token = false;
+	}
 	free(text);
 	free_strings(common, n);
 	tether_buffer_free(&buf);
 	return err;
+}
+
+int tether_handshake_client(struct tether_conn *c, const char *client_name, const char *const *exts,
+			    uint32_t ext_count, struct tether_handshake_result *out)
+{
+	return client_handshake(c, client_name, exts, ext_count, TETHER_CHANNEL_COMMANDS, NULL, out);
+}
+
+int tether_handshake_client_attach(struct tether_conn *c, const char *client_name,
+				   const uint8_t token[TETHER_SESSION_TOKEN_SIZE],
+				   struct tether_handshake_result *out)
+{
+	return client_handshake(c, client_name, NULL, 0, TETHER_CHANNEL_FRAMES, token, out);
 }
 
 void tether_handshake_result_free(struct tether_handshake_result *r)

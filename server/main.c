@@ -1,7 +1,9 @@
 /*
  * tetherd: serves a machine's GPU to tether clients. Each connection gets its
  * own process, so a driver crash caused by one client ends only that
- * client's session; the listening daemon goes on serving the next.
+ * client's session; the listening daemon goes on serving the next. A
+ * connection that attaches a session's frame channel is handed to that
+ * session's process (server/frame_channel.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "server/frame_channel.h"
 #include "server/session.h"
 #include "transport/conn.h"
 #include "transport/platform/log.h"
@@ -36,6 +39,72 @@ static void usage(FILE *f)
 		"The GPU follows the loader's own selection (VK_DRIVER_FILES etc.).\n"
 		"TETHER_LOG=error|warn|info|debug sets the log level.\n",
 		TETHER_DEFAULT_LISTEN);
+}
+
+/* --once: one session in this process; its frame channel comes to the
+ * listener, which stays open for it. */
+static int serve_once(struct tether_listener *l, struct tether_srv_options *opts)
+{
+	struct tether_srv_frame_link link;
+	struct tether_conn *c;
+	int r;
+	do
+		r = tether_listener_accept(l, &c);
+	while (r == -EINTR);
+	if (r < 0) {
+		TETHER_LOGE("tetherd", "accept failed: %s", strerror(-r));
+		tether_listener_close(l);
+		return 1;
+	}
+	opts->frames = tether_srv_frame_link_once(&link, l) < 0 ? NULL : &link;
+	r = tether_srv_session_run(c, opts);
+	tether_conn_close(c);
+	tether_listener_close(l);
+	return r < 0 ? 1 : 0;
+}
+
+/* The session process of connection @c (or the process that hands it to its session). */
+static void run_child(struct tether_conn *c, const struct tether_srv_options *opts)
+{
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	int r = tether_srv_session_run(c, opts);
+	tether_conn_close(c);
+	_exit(r < 0 ? 1 : 0);
+}
+
+/* One process per connection. Before forking, each gets a token and a
+ * socketpair, since only its HELLO says whether it is a session. */
+static int serve(struct tether_listener *l, struct tether_srv_options *opts)
+{
+	struct tether_srv_sessions *sessions;
+	if (tether_srv_sessions_create(&sessions) < 0) {
+		fprintf(stderr, "tetherd: out of memory\n");
+		return 1;
+	}
+	for (;;) {
+		struct tether_conn *c;
+		struct tether_srv_frame_link link;
+		int r = tether_srv_sessions_wait(sessions, tether_listener_fd(l));
+		if (r == 0)
+			r = tether_listener_accept(l, &c);
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			TETHER_LOGE("tetherd", "accept failed: %s", strerror(-r));
+			continue;
+		}
+		opts->frames = tether_srv_sessions_add(sessions, &link) < 0 ? NULL : &link;
+		pid_t pid = fork();
+		if (pid == 0)
+			run_child(c, opts);
+		if (pid < 0)
+			TETHER_LOGE("tetherd", "cannot start a session process: %s", strerror(errno));
+		if (opts->frames)
+			tether_srv_sessions_forked(sessions, &link, pid > 0);
+		tether_conn_close(c);
+	}
 }
 
 int main(int argc, char **argv)
@@ -86,35 +155,9 @@ int main(int argc, char **argv)
 		snprintf(socket_path, sizeof(socket_path), "%s", listen_addr + 5);
 	signal(SIGTERM, on_terminate);
 	signal(SIGINT, on_terminate);
-	/* Sessions are children; nobody waits for them. */
+	/* Sessions are children; nobody waits for them (their control sockets
+	 * say when they end). */
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	for (;;) {
-		struct tether_conn *c;
-		r = tether_listener_accept(l, &c);
-		if (r == -EINTR)
-			continue;
-		if (r < 0) {
-			TETHER_LOGE("tetherd", "accept failed: %s", strerror(-r));
-			continue;
-		}
-		if (once) {
-			tether_listener_close(l);
-			r = tether_srv_session_run(c, &opts);
-			tether_conn_close(c);
-			return r < 0 ? 1 : 0;
-		}
-		pid_t pid = fork();
-		if (pid == 0) {
-			signal(SIGCHLD, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
-			signal(SIGINT, SIG_DFL);
-			r = tether_srv_session_run(c, &opts);
-			tether_conn_close(c);
-			_exit(r < 0 ? 1 : 0);
-		}
-		if (pid < 0)
-			TETHER_LOGE("tetherd", "cannot start a session process: %s", strerror(errno));
-		tether_conn_close(c);
-	}
+	return once ? serve_once(l, &opts) : serve(l, &opts);
 }

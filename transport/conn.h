@@ -131,4 +131,34 @@ void tether_conn_close(struct tether_conn *c);
 /** tether_conn_peer() - the peer's address for log lines ("10.0.0.2:50412", "unix:/path"). */
 const char *tether_conn_peer(const struct tether_conn *c);
 
+#ifndef _WIN32
+/* Sockets as file descriptors, for tetherd to hand a connection from one
+ * process to another (SCM_RIGHTS) and to poll its listener. POSIX only. */
+
+/**
+ * tether_conn_from_fd() - make a connection of a connected stream socket
+ * @fd: a connected TCP or Unix stream socket, e.g. received with SCM_RIGHTS;
+ *      the connection owns it from now on (it is closed on failure too)
+ *
+ * The peer name is worked out from the socket as tether_listener_accept()
+ * would have named it, and the socket is tuned the same way.
+ * Return: 0, -ENOTSOCK / -EINVAL when @fd is not a connected stream socket,
+ * or -ENOMEM.
+ */
+int tether_conn_from_fd(int fd, struct tether_conn **out);
+
+/**
+ * tether_conn_fd() - the socket under @c, to send to another process
+ * @c keeps owning it: the receiver gets its own descriptor.
+ */
+int tether_conn_fd(const struct tether_conn *c);
+
+/**
+ * tether_listener_fd() - the listening socket, to poll() for POLLIN
+ * When poll() says a connection is pending and no other thread accepts on
+ * @l, tether_listener_accept() returns it without blocking.
+ */
+int tether_listener_fd(const struct tether_listener *l);
+#endif
+
 #endif /* TETHER_CONN_H */

@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,4 +483,49 @@ void tether_conn_close(struct tether_conn *c)
 const char *tether_conn_peer(const struct tether_conn *c)
 {
 	return c->peer;
+}
+
+int tether_conn_from_fd(int fd, struct tether_conn **out)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int type = 0, err = 0;
+	socklen_t tl = sizeof(type);
+	char peer[PEER_MAX];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) || getsockname(fd, (struct sockaddr *)&ss, &sl))
+		err = -errno;
+	else if (type != SOCK_STREAM ||
+		 (ss.ss_family != AF_UNIX && ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		err = -EINVAL;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (ss.ss_family == AF_UNIX) {
+		/* The accepted end's own name is the listener's path, which is
+		 * how tether_listener_accept() names its peers. */
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+		size_t n = sl > offsetof(struct sockaddr_un, sun_path) ? sl - offsetof(struct sockaddr_un, sun_path) : 0;
+		snprintf(peer, sizeof(peer), "unix:%.*s", (int)strnlen(sun->sun_path, n), sun->sun_path);
+		return conn_new(fd, TETHER_ADDRESS_UNIX, peer, out);
+	}
+	sl = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	format_inet((struct sockaddr *)&ss, sl, peer, sizeof(peer));
+	return conn_new(fd, TETHER_ADDRESS_TCP, peer, out);
+}
+
+int tether_conn_fd(const struct tether_conn *c)
+{
+	return c->fd;
+}
+
+int tether_listener_fd(const struct tether_listener *l)
+{
+	return l->fd;
 }

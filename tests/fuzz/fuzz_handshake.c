@@ -1,9 +1,11 @@
 /*
  * libFuzzer target: the first bytes a client sends tetherd. They are written
  * into a fresh Unix-socket connection whose sending half is then closed, and
- * tether_handshake_server() (what tether_srv_session_run() calls first) reads
- * them from the accepted end under a receive timeout, so no input can hang
- * it. The first 16 bytes also go through tether_msg_header_decode().
+ * tether_handshake_server_hello() (what tether_srv_session_run() calls first)
+ * reads them from the accepted end under a receive timeout, so no input can
+ * hang it; the HELLO is then accepted or, for a frame channel, refused, as
+ * tetherd does with a token it does not know. The first 16 bytes also go
+ * through tether_msg_header_decode().
  * (transport/ has no way to wrap a socketpair in a tether_conn, hence the
  * listener.)
  */
@@ -63,16 +65,19 @@ static void check_header(const uint8_t *data, size_t size)
 		abort();
 }
 
-/* What handshake.h promises about @out after tether_handshake_server(). */
+/* What handshake.h promises about @out after tether_handshake_server_hello(). */
 static void check_result(int r, const struct tether_handshake_result *out)
 {
 	if (memchr(out->error, 0, sizeof(out->error)) == NULL)
 		abort();
 	if (r) {
-		if (out->peer_name || out->exts || out->ext_count)
+		if (out->peer_name || out->exts || out->ext_count || out->has_token)
 			abort(); /* "On error nothing in @out is heap-owned" */
 		return;
 	}
+	if (out->channel > TETHER_CHANNEL_FRAMES || out->has_token != (out->channel == TETHER_CHANNEL_FRAMES) ||
+	    (out->channel != TETHER_CHANNEL_COMMANDS && out->peer_minor < 1))
+		abort(); /* a channel other than commands needs a 1.1 HELLO, and a token */
 	if (!out->peer_name || out->peer_major != TETHER_PROTOCOL_MAJOR || out->minor > TETHER_PROTOCOL_MINOR ||
 	    out->ext_count > tether_carried_extension_count || (out->ext_count && !out->exts))
 		abort();
@@ -108,10 +113,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tether_listener_accept(listener, &c))
 		abort();
 	tether_conn_set_timeout(c, 2000);
+	static const uint8_t token[TETHER_SESSION_TOKEN_SIZE] = {1, 2, 3};
 	struct tether_handshake_result out;
-	int r = tether_handshake_server(c, "tetherd (fuzz)", tether_carried_extensions,
-					tether_carried_extension_count, &out);
+	int r = tether_handshake_server_hello(c, tether_carried_extensions, tether_carried_extension_count, &out);
 	check_result(r, &out);
+	if (!r && out.channel == TETHER_CHANNEL_FRAMES)
+		tether_handshake_server_refuse(c, TETHER_HANDSHAKE_REFUSED, "no live session has this token");
+	else if (!r)
+		tether_handshake_server_accept(c, "tetherd (fuzz)", &out, token);
 	if (!r)
 		tether_handshake_result_free(&out);
 	tether_conn_close(c);

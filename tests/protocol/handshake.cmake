@@ -20,7 +20,14 @@ foreach(t
     handshake_garbage_hello_rejected
     handshake_oversized_header_rejected
     handshake_wrong_first_message_rejected
-    handshake_peer_gone_midway)
+    handshake_peer_gone_midway
+    handshake_welcome_carries_session_token
+    handshake_old_client_gets_no_token
+    handshake_old_server_gives_no_token
+    handshake_attach_hello_carries_token
+    handshake_attach_refused_with_reason
+    handshake_malformed_attach_hello_rejected
+    session_token_compare)
   add_test(NAME ${t} COMMAND test_handshake ${t})
   set_tests_properties(${t} PROPERTIES TIMEOUT 60 LABELS "protocol;sanitize")
 endforeach()
