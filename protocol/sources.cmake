@@ -1,3 +1,4 @@
-# Hand-written protocol sources (framing, handshake, buffer), relative to
+# Hand-written protocol sources (framing, handshake, buffer, frame codec), relative to
 # protocol/; included by protocol/CMakeLists.txt beside the generated ones.
-set(TETHER_PROTOCOL_HAND_SOURCES message.c handshake.c buffer.c)
+set(TETHER_PROTOCOL_HAND_SOURCES message.c handshake.c buffer.c
+  work_pool.c frame_codec.c codec_chooser.c)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "protocol/frame_codec.h"
 #include "protocol/handshake.h"
 #include "protocol/memory_sync.h"
 #include "protocol/message.h"
@@ -167,8 +168,9 @@ static void put_str(struct tether_encoder *e, const char *s)
 	tether_enc_raw(e, s, strlen(s));
 }
 
-/* A HELLO message, header included, offering every @step-th carried extension. */
-static void hello_seed(const char *name, uint32_t major, uint32_t step)
+/* A HELLO message, header included, offering every @step-th carried extension,
+ * for @channel (a frame channel with a made-up token). */
+static void hello_seed(const char *name, uint32_t major, uint32_t step, uint32_t channel)
 {
 	struct tether_encoder p, m;
 	tether_encoder_init(&p);
@@ -184,6 +186,9 @@ static void hello_seed(const char *name, uint32_t major, uint32_t step)
 		put_str(&p, tether_carried_extensions[i]);
 	if (step)
 		put_str(&p, "VK_VENDOR_not_carried_here");
+	put_u32(&p, channel);
+	for (int i = 0; channel == TETHER_CHANNEL_FRAMES && i < TETHER_SESSION_TOKEN_SIZE; i++)
+		tether_enc_raw(&p, "\x5a", 1);
 	struct tether_msg_header h = {TETHER_MSG_HELLO, 0, p.size};
 	uint8_t hdr[TETHER_MSG_HEADER_SIZE];
 	tether_msg_header_encode(&h, hdr);
@@ -196,10 +201,11 @@ static void hello_seed(const char *name, uint32_t major, uint32_t step)
 
 static void handshake_seeds(void)
 {
-	hello_seed("hello_some_extensions", TETHER_PROTOCOL_MAJOR, 16);
-	hello_seed("hello_all_extensions", TETHER_PROTOCOL_MAJOR, 1);
-	hello_seed("hello_no_extensions", TETHER_PROTOCOL_MAJOR, 0);
-	hello_seed("hello_next_major", TETHER_PROTOCOL_MAJOR + 1, 0);
+	hello_seed("hello_some_extensions", TETHER_PROTOCOL_MAJOR, 16, TETHER_CHANNEL_COMMANDS);
+	hello_seed("hello_all_extensions", TETHER_PROTOCOL_MAJOR, 1, TETHER_CHANNEL_COMMANDS);
+	hello_seed("hello_no_extensions", TETHER_PROTOCOL_MAJOR, 0, TETHER_CHANNEL_COMMANDS);
+	hello_seed("hello_next_major", TETHER_PROTOCOL_MAJOR + 1, 0, TETHER_CHANNEL_COMMANDS);
+	hello_seed("hello_attach_frames", TETHER_PROTOCOL_MAJOR, 0, TETHER_CHANNEL_FRAMES);
 	struct tether_msg_header h = {TETHER_MSG_COMMANDS, 0, 0};
 	uint8_t hdr[TETHER_MSG_HEADER_SIZE];
 	tether_msg_header_encode(&h, hdr);
@@ -248,6 +254,59 @@ static void memsync_seeds(void)
 	tether_encoder_free(&e);
 }
 
+/*
+ * Frame payloads (fuzz_frame_decode), for each codec this build has: a
+ * gradient, one in two strips, and noise (a strip stored raw).
+ */
+static void frame_seed(const char *name, enum tether_frame_codec codec, uint32_t width, uint32_t rows,
+		       bool noisy)
+{
+	struct tether_frame_encoder *enc;
+	struct tether_frame_packet pkt = {0};
+	uint32_t row_bytes = width * 4;
+	uint8_t *img = malloc((size_t)row_bytes * rows);
+	uint32_t noise = 1;
+
+	for (uint32_t y = 0; y < rows; y++) {
+		for (uint32_t x = 0; x < row_bytes; x++) {
+			noise = noise * 1103515245u + 12345u;
+			uint8_t v = x % 4 == 3 ? 255 : (uint8_t)(x / 24 + y / 4);
+			img[(size_t)y * row_bytes + x] = noisy ? (uint8_t)(noise >> 16) : v;
+		}
+	}
+	if (tether_frame_encoder_create(1, &enc) ||
+	    tether_frame_encode(enc, codec, img, row_bytes, rows, row_bytes, &pkt)) {
+		fprintf(stderr, "make_seeds: cannot encode the %s frame\n", name);
+		exit(1);
+	}
+	uint8_t *seed = malloc(pkt.size), *at = seed;
+	for (int i = 0; i < pkt.iovcnt; i++) {
+		memcpy(at, pkt.iov[i].base, pkt.iov[i].len);
+		at += pkt.iov[i].len;
+	}
+	write_file("frame_decode", name, seed, pkt.size);
+	free(seed);
+	tether_frame_packet_release(&pkt);
+	tether_frame_encoder_destroy(enc);
+	free(img);
+}
+
+static void frame_seeds(void)
+{
+	uint32_t have = tether_frame_codecs_supported();
+	frame_seed("raw_16x8", TETHER_CODEC_RAW, 16, 8, false);
+	if (have >> TETHER_CODEC_LZ4 & 1) {
+		frame_seed("lz4_64x32", TETHER_CODEC_LZ4, 64, 32, false);
+		frame_seed("lz4_160x256_two_strips", TETHER_CODEC_LZ4, 160, 256, false);
+		frame_seed("lz4_16x8_noise", TETHER_CODEC_LZ4, 16, 8, true);
+	}
+	if (have >> TETHER_CODEC_ZSTD & 1) {
+		frame_seed("zstd_64x32", TETHER_CODEC_ZSTD, 64, 32, false);
+		frame_seed("zstd_160x256_two_strips", TETHER_CODEC_ZSTD, 160, 256, false);
+		frame_seed("zstd_16x8_noise", TETHER_CODEC_ZSTD, 16, 8, true);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -268,5 +327,6 @@ int main(int argc, char **argv)
 	struct_seeds();
 	handshake_seeds();
 	memsync_seeds();
+	frame_seeds();
 	return 0;
 }

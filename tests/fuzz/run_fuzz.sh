@@ -4,7 +4,7 @@
 # of this build found. Prints, per target, what docs/RELIABILITY.md records.
 #   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS [TARGET...]
 # BUILD_DIR is configured with -DCMAKE_C_COMPILER=clang -DTETHER_FUZZ=ON;
-# TARGETs default to all of commands structs handshake memsync.
+# TARGETs default to all of commands structs handshake memsync frame_decode.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 BUILD_DIR SECONDS [TARGET...]" >&2
@@ -15,7 +15,7 @@ build=$(cd "$1" && pwd)
 seconds=$2
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(commands structs handshake memsync)
+[ ${#targets[@]} -gt 0 ] || targets=(commands structs handshake memsync frame_decode)
 
 cmake --build "$build" --target tether_fuzz >/dev/null
 out=$build/tests/fuzz
