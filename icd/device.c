@@ -4,6 +4,7 @@
  * vkGetDeviceQueue is answered locally, always with the same handle.
  */
 #include "icd/icd.h"
+#include "icd/wsi.h"
 
 #include <stdlib.h>
 
@@ -18,7 +19,8 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateDevice(VkPhysicalDevice physical
 	struct tether_icd_physical_device *pd = (struct tether_icd_physical_device *)physicalDevice;
 	struct tether_icd_conn *c = pd->base.conn;
 	for (uint32_t i = 0; i < pCreateInfo->enabledExtensionCount; i++)
-		if (!tether_icd_conn_has_extension(c, pCreateInfo->ppEnabledExtensionNames[i]))
+		if (!tether_icd_conn_has_extension(c, pCreateInfo->ppEnabledExtensionNames[i]) &&
+		    !tether_icd_wsi_extension(pCreateInfo->ppEnabledExtensionNames[i], true))
 			return TETHER_ERR("icd", VK_ERROR_EXTENSION_NOT_PRESENT,
 					  "device extension %s is not carried by tether",
 					  pCreateInfo->ppEnabledExtensionNames[i]);

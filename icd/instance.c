@@ -4,6 +4,7 @@
  * properties cached, so the queries apps repeat most never cross the link.
  */
 #include "icd/icd.h"
+#include "icd/wsi.h"
 
 #include <stdlib.h>
 
@@ -49,6 +50,19 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_EnumerateInstanceExtensionProperties(
 			memset(&pProperties[n], 0, sizeof(pProperties[n]));
 			snprintf(pProperties[n].extensionName, sizeof(pProperties[n].extensionName), "%s", e->name);
 			pProperties[n].specVersion = e->spec_version;
+		}
+		n++;
+	}
+	for (uint32_t i = 0; i < tether_icd_wsi_extension_count && result == VK_SUCCESS; i++) {
+		const struct tether_icd_wsi_extension *e = &tether_icd_wsi_extensions[i];
+		if (e->device)
+			continue;
+		if (pProperties) {
+			if (n == *pPropertyCount) {
+				result = VK_INCOMPLETE;
+				break;
+			}
+			pProperties[n] = e->props;
 		}
 		n++;
 	}
@@ -121,7 +135,7 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateInstance(const VkInstanceCreateI
 		for (uint32_t j = 0; j < tether_carried_extension_count && !known; j++)
 			known = tether_carried_extension_info[j].instance &&
 				!strcmp(tether_carried_extension_info[j].name, name);
-		if (!known)
+		if (!known && !tether_icd_wsi_extension(name, false))
 			return TETHER_ERR("icd", VK_ERROR_EXTENSION_NOT_PRESENT,
 					  "instance extension %s is not carried by tether", name);
 	}
@@ -168,6 +182,7 @@ VKAPI_ATTR void VKAPI_CALL tether_icd_DestroyInstance(VkInstance instance,
 	struct tether_encoder *e = tether_icd_conn_lock(c);
 	tether_encode_cmd_vkDestroyInstance(e, instance, NULL);
 	tether_icd_conn_unlock_async(c);
+	tether_icd_frames_close(c);
 	tether_icd_conn_close(c);
 	for (uint32_t i = 0; i < inst->physical_device_count; i++)
 		free(inst->physical_devices[i].extensions);
@@ -242,8 +257,11 @@ static VkResult fetch_extensions(struct tether_icd_physical_device *pd)
 		return r;
 	}
 	uint32_t n = 0;
+	/* Window-system extensions are the ICD's own; VK_KHR_swapchain is offered
+	 * where the server's device has it, so images can be in PRESENT_SRC_KHR. */
 	for (uint32_t i = 0; i < total; i++)
-		if (tether_icd_conn_has_extension(c, all[i].extensionName))
+		if (tether_icd_conn_has_extension(c, all[i].extensionName) ||
+		    tether_icd_wsi_extension(all[i].extensionName, true))
 			all[n++] = all[i];
 	pd->extensions = all;
 	pd->extension_count = n;

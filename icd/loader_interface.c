@@ -6,6 +6,9 @@
 #include "icd/icd.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "include/tether/tether_statistics.h"
 
 #include "tether_icd_entrypoints.h"
 
@@ -31,11 +34,22 @@ static const struct tether_icd_entrypoint *lookup(const char *name)
 		       sizeof(tether_icd_entrypoints[0]), entry_cmp);
 }
 
+/* tether's own device-level commands (include/tether/), not in vk.xml. */
+VKAPI_ATTR VkResult VKAPI_CALL tether_icd_GetSwapchainStatisticsTETHER(VkDevice device, VkSwapchainKHR swapchain,
+									VkSwapchainStatisticsTETHER *st);
+
+static PFN_vkVoidFunction tether_own(const char *name)
+{
+	if (name && !strcmp(name, "vkGetSwapchainStatisticsTETHER"))
+		return (PFN_vkVoidFunction)tether_icd_GetSwapchainStatisticsTETHER;
+	return NULL;
+}
+
 VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL tether_icd_GetInstanceProcAddr(VkInstance instance, const char *pName)
 {
 	const struct tether_icd_entrypoint *e = lookup(pName);
 	if (!e)
-		return NULL;
+		return instance ? tether_own(pName) : NULL;
 	/* Without an instance only global commands may be asked for. */
 	if (!instance && e->level != TETHER_ICD_LEVEL_GLOBAL && strcmp(pName, "vkGetInstanceProcAddr"))
 		return NULL;
@@ -45,7 +59,9 @@ VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL tether_icd_GetInstanceProcAddr(VkInstan
 VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL tether_icd_GetDeviceProcAddr(VkDevice device, const char *pName)
 {
 	const struct tether_icd_entrypoint *e = lookup(pName);
-	if (!e || (e->level != TETHER_ICD_LEVEL_DEVICE && strcmp(pName, "vkGetDeviceProcAddr")))
+	if (!e)
+		return tether_own(pName);
+	if (e->level != TETHER_ICD_LEVEL_DEVICE && strcmp(pName, "vkGetDeviceProcAddr"))
 		return NULL;
 	return e->fn;
 }

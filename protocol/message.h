@@ -19,6 +19,10 @@ enum tether_msg_type {
 	TETHER_MSG_COMMANDS = 3, /* client -> server: batch of encoded commands */
 	TETHER_MSG_REPLY = 4,    /* server -> client: reply to the batch's last command */
 	TETHER_MSG_MEMORY = 5,   /* server -> client: GPU writes to mapped memory, before a REPLY */
+	/* server -> client, first on a frame channel (protocol 1.1): the session
+	 * has taken this connection for its frames; empty payload. */
+	TETHER_MSG_FRAME_READY = 6,
+	TETHER_MSG_FRAME = 7,    /* server -> client, frame channel: one presented image */
 	TETHER_MSG_TYPE_END      /* one past the last valid type: add new types above */
 };
 

@@ -3,6 +3,7 @@
  * dispatch tables every other command is executed through.
  */
 #include "server/session.h"
+#include "server/swapchain.h"
 
 #include <string.h>
 
@@ -46,6 +47,14 @@ void tether_srv_vkCreateInstance(struct tether_srv_session *s, struct tether_dec
 	}
 	info.enabledExtensionCount = kept;
 	info.ppEnabledExtensionNames = names;
+	/* The ICD itself uses Vulkan 1.1 (vkGetDeviceQueue2, properties2) for
+	 * applications asking for 1.0: the server's instance is at least 1.1. */
+	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO};
+	if (info.pApplicationInfo)
+		app = *info.pApplicationInfo;
+	if (app.apiVersion < VK_API_VERSION_1_1)
+		app.apiVersion = VK_API_VERSION_1_1;
+	info.pApplicationInfo = &app;
 	a.result = s->global.CreateInstance(&info, NULL, a.pInstance);
 	if (a.result != VK_SUCCESS)
 		TETHER_LOGW("session", "vkCreateInstance failed on the server: VkResult %d", (int)a.result);
@@ -163,7 +172,8 @@ void tether_srv_vkDestroyDevice(struct tether_srv_session *s, struct tether_deco
 	if (d->fatal || !a.device)
 		return;
 	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.device);
-	tether_srv_memory_release_all(s);
+	tether_srv_swapchains_release_device(s, a.device);
+	tether_srv_memory_release_device(s, a.device);
 	dt->DestroyDevice(a.device, NULL);
 	tether_srv_object_remove(s, VK_OBJECT_TYPE_DEVICE, a.device_id);
 }

@@ -6,6 +6,7 @@
  * invalidated here, on the real mapping.
  */
 #include "server/session.h"
+#include "server/swapchain.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -117,16 +118,25 @@ void tether_srv_vkFreeMemory(struct tether_srv_session *s, struct tether_decoder
 	tether_srv_object_remove(s, VK_OBJECT_TYPE_DEVICE_MEMORY, a.memory_id);
 }
 
-void tether_srv_memory_release_all(struct tether_srv_session *s)
+void tether_srv_memory_release_device(struct tether_srv_session *s, VkDevice device)
 {
-	while (s->memories) {
-		struct tether_srv_memory *m = s->memories;
-		s->memories = m->next;
+	for (struct tether_srv_memory **p = &s->memories; *p;) {
+		struct tether_srv_memory *m = *p;
+		if (device && m->device != device) {
+			p = &m->next;
+			continue;
+		}
+		*p = m->next;
 		struct tether_srv_object *o = tether_srv_object_find(&s->objects, m->id);
 		if (o)
 			o->data = NULL;
 		memory_release(m);
 	}
+}
+
+void tether_srv_memory_release_all(struct tether_srv_session *s)
+{
+	tether_srv_memory_release_device(s, VK_NULL_HANDLE);
 }
 
 /* Sends the GPU's changes to one memory as MEMORY messages, a window each. */
@@ -234,6 +244,6 @@ bool tether_srv_execute_own(struct tether_srv_session *s, uint32_t id, struct te
 		return true;
 	}
 	default:
-		return false;
+		return tether_srv_execute_present(s, id, d, r);
 	}
 }

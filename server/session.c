@@ -5,6 +5,8 @@
  * trusted); the daemon and other sessions go on.
  */
 #include "server/session.h"
+#include "server/frame_channel.h"
+#include "server/swapchain.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -139,6 +141,7 @@ static int run_batch(struct tether_srv_session *s, const uint8_t *data, size_t s
 
 static void session_free(struct tether_srv_session *s)
 {
+	tether_srv_swapchains_release_all(s);
 	tether_srv_memory_release_all(s);
 	for (uint32_t i = 0; i < s->table_count; i++)
 		free(s->tables[i]);
@@ -161,9 +164,24 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	struct tether_srv_session s = {.conn = conn, .opts = opts};
 	struct tether_handshake_result hs;
 	tether_conn_set_timeout(conn, 10000);
-	int r = tether_handshake_server(conn, opts->server_name, tether_carried_extensions,
-					tether_carried_extension_count, &hs);
+	int r = tether_handshake_server_hello(conn, tether_carried_extensions, tether_carried_extension_count, &hs);
+	if (!r && hs.channel == TETHER_CHANNEL_FRAMES) {
+		/* Not a new session: another one's frame channel, handed over to it. */
+		r = tether_srv_frame_channel_attach(conn, &hs, opts->frames);
+		tether_handshake_result_free(&hs);
+		return r;
+	}
+	/* The token goes out in WELCOME only when the frame channel can come
+	 * (never to a 1.0 client). */
+	if (!r && opts->frames) {
+		if (hs.minor >= 1 && tether_srv_frame_channel_start(opts->frames, opts->server_name, &s.frames) < 0)
+			TETHER_LOGW("session", "%s: this session gets no frame channel", tether_conn_peer(conn));
+		tether_srv_frame_link_release(opts->frames);
+	}
+	if (!r)
+		r = tether_handshake_server_accept(conn, opts->server_name, &hs, s.frames ? opts->frames->token : NULL);
 	if (r < 0) {
+		tether_srv_frame_channel_stop(s.frames);
 		TETHER_LOGW("session", "%s: handshake failed: %s", tether_conn_peer(conn),
 			    hs.error[0] ? hs.error : strerror(-r));
 		tether_handshake_result_free(&hs);
@@ -206,5 +224,6 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 		    r ? strerror(-r) : "client left", (unsigned long long)s.bytes_compared);
 	tether_buffer_free(&msg);
 	session_free(&s);
+	tether_srv_frame_channel_stop(s.frames); /* after the frame pipeline, its user */
 	return r;
 }

@@ -16,9 +16,15 @@
 #include "tether_srv_dispatch.h"
 #include "transport/conn.h"
 
+struct tether_srv_frame_link;
+struct tether_srv_frame_channel;
+
 struct tether_srv_options {
 	int device_index; /* --device N, or -1 for every GPU */
 	const char *server_name;
+	/* This connection's token and how its frame channel reaches it
+	 * (server/frame_channel.h); NULL: no frame channel. */
+	struct tether_srv_frame_link *frames;
 };
 
 /* Dispatch tables are found by the loader's dispatch key: the first word of
@@ -31,6 +37,8 @@ struct tether_srv_table {
 };
 
 struct tether_srv_memory;
+struct tether_srv_swapchain;
+struct tether_srv_frame_pipeline;
 
 struct tether_srv_session {
 	struct tether_conn *conn;
@@ -47,6 +55,9 @@ struct tether_srv_session {
 	struct tether_srv_memory *memories;
 	uint64_t async_errors;
 	uint64_t bytes_compared; /* of mapped memory, looking for GPU writes */
+	struct tether_srv_frame_channel *frames; /* the frame channel (server/frame_channel.h); NULL: none */
+	struct tether_srv_swapchain *swapchains;
+	struct tether_srv_frame_pipeline *frame_pipeline; /* started with the first swapchain */
 };
 
 int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_options *opts);
@@ -71,6 +82,8 @@ bool tether_srv_execute_own(struct tether_srv_session *s, uint32_t id, struct te
 /* Sends GPU writes to every memory the client maps, ahead of the reply. */
 void tether_srv_memory_push(struct tether_srv_session *s);
 void tether_srv_memory_release_all(struct tether_srv_session *s);
+/* Releases the mirrors of @device's memories (before the device goes). */
+void tether_srv_memory_release_device(struct tether_srv_session *s, VkDevice device);
 /* @memory is bound to a resource the GPU may write: read it back after waits. */
 void tether_srv_memory_gpu_writable(struct tether_srv_session *s, VkDeviceMemory memory);
 

@@ -7,8 +7,11 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   cmake ninja-build gcc clang python3 pkg-config
   libvulkan-dev vulkan-tools mesa-vulkan-drivers vulkan-validationlayers
-  glslang-tools libcmocka-dev libxxhash-dev
+  glslang-tools libcmocka-dev libxxhash-dev liblz4-dev libzstd-dev
   mingw-w64
+  libxcb1-dev libxcb-shm0-dev libxcb-present-dev libxcb-randr0-dev libx11-dev libx11-xcb-dev
+  libwayland-dev wayland-protocols xvfb x11-apps x11-utils weston xauth
+  gfxreconstruct
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

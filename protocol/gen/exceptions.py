@@ -42,6 +42,14 @@ DENIED_EXTENSION_PATTERNS = (r'^VK_KHR_video', r'^VK_EXT_video', r'^VK_NV_optica
                              r'^VK_NV_displacement_micromap', r'^VK_KHR_deferred_host_operations',
                              r'^VK_NV_device_generated_commands', r'^VK_EXT_metal', r'^VK_QNX')
 
+# Window-system integration the ICD implements itself (icd/wsi_*.c): surfaces
+# are the client's windows, swapchain images are ordinary images on the
+# server, and frames come back over the session's frame channel.
+ICD_WSI_EXTENSIONS = (
+    'VK_KHR_surface', 'VK_KHR_xcb_surface', 'VK_KHR_xlib_surface', 'VK_KHR_wayland_surface',
+    'VK_EXT_headless_surface', 'VK_KHR_get_surface_capabilities2', 'VK_KHR_swapchain',
+)
+
 # Commands the ICD turns into other commands: they never cross the wire.
 # Template updates become vkUpdateDescriptorSets / vkCmdPushDescriptorSetKHR
 # (their pData layout is only known to the client); mapping is local.
@@ -81,9 +89,11 @@ SERVER_HAND_WRITTEN = {
 # Generated execution that tetherd follows with its own bookkeeping
 # (`tether_srv_after_<name>`): resource usages and memory bindings tell which
 # mapped memory the GPU can write, so only that is read back after waits.
+# Queues remember their family: a present's copy-out is recorded for it.
 SERVER_AFTER = {
     'vkCreateBuffer', 'vkCreateImage', 'vkBindBufferMemory', 'vkBindBufferMemory2',
     'vkBindImageMemory', 'vkBindImageMemory2', 'vkQueueBindSparse',
+    'vkGetDeviceQueue', 'vkGetDeviceQueue2',
 }
 
 # Commands tetherd refuses from the wire: the ICD handles them locally and

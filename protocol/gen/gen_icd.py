@@ -92,13 +92,32 @@ def gen_entry(reg, cmd):
     return out
 
 
+def guarded(protect, lines):
+    return ['#ifdef ' + protect] + lines + ['#endif'] if protect else lines
+
+
+def wsi_commands(reg):
+    """name (aliases included) -> (command, platform guard) for the WSI
+    extensions the ICD implements by hand."""
+    out = {}
+    for ext in reg.wsi_extensions:
+        for name in ext['all_commands']:
+            if name in reg.commands and name not in out:
+                out[name] = (reg.commands[name], ext['protect'])
+    for alias, real in reg.command_aliases.items():
+        real = reg.resolve_cmd(real)
+        if real in out and alias not in out:
+            out[alias] = out[real]
+    return out
+
+
 def main():
     reg = Registry(sys.argv[1])
     outdir = sys.argv[2]
     os.makedirs(outdir, exist_ok=True)
     cmds = reg.carried_commands + reg.client_only_commands
     h = [HEADER % 'gen_icd.py', '#ifndef TETHER_ICD_ENTRYPOINTS_H', '#define TETHER_ICD_ENTRYPOINTS_H', '',
-         '#include <vulkan/vulkan.h>', '',
+         '#include <stdbool.h>', '#include <vulkan/vulkan.h>', '',
          'enum tether_icd_level {', '\tTETHER_ICD_LEVEL_GLOBAL,', '\tTETHER_ICD_LEVEL_INSTANCE,',
          '\tTETHER_ICD_LEVEL_PHYSICAL_DEVICE,', '\tTETHER_ICD_LEVEL_DEVICE,', '};', '',
          'struct tether_icd_entrypoint {', '\tconst char *name;', '\tPFN_vkVoidFunction fn;',
@@ -108,7 +127,17 @@ def main():
          'extern const unsigned tether_icd_entrypoint_count;', '']
     for c in cmds + [reg.commands['vkGetInstanceProcAddr'], reg.commands['vkGetDeviceProcAddr']]:
         h.append('VKAPI_ATTR %s VKAPI_CALL %s(%s);' % (c.ret, fn_name(c), params_decl(c)))
-    h += ['', '#endif', '']
+    # Window-system commands: written by hand in icd/wsi_*.c, declared here.
+    wsi = wsi_commands(reg)
+    h += ['', '/* Window-system integration, implemented in icd/wsi_*.c. */']
+    for name, (cmd, protect) in sorted(wsi.items()):
+        if name != cmd.name:
+            continue
+        h += guarded(protect, ['VKAPI_ATTR %s VKAPI_CALL %s(%s);' % (cmd.ret, fn_name(cmd), params_decl(cmd))])
+    h += ['', 'struct tether_icd_wsi_extension {', '\tVkExtensionProperties props;', '\tbool device;', '};',
+          '/* The window-system extensions this build implements. */',
+          'extern const struct tether_icd_wsi_extension tether_icd_wsi_extensions[];',
+          'extern const unsigned tether_icd_wsi_extension_count;', '', '#endif', '']
     write(os.path.join(outdir, 'tether_icd_entrypoints.h'), '\n'.join(h))
 
     c = [HEADER % 'gen_icd.py', '#include "icd/icd.h"', '#include "tether_wire.h"',
@@ -125,11 +154,23 @@ def main():
             entries[alias] = entries[real]
     for extra in ('vkGetInstanceProcAddr', 'vkGetDeviceProcAddr'):
         entries[extra] = reg.commands[extra]
+    protects = {}
+    for name, (cmd, protect) in wsi.items():
+        entries[name] = cmd
+        protects[name] = protect
     c.append('const struct tether_icd_entrypoint tether_icd_entrypoints[] = {')
     for name in sorted(entries):
         cmd = entries[name]
-        c.append('\t{"%s", (PFN_vkVoidFunction)%s, %s},' % (name, fn_name(cmd), level(cmd)))
-    c += ['};', 'const unsigned tether_icd_entrypoint_count = %d;' % len(entries), '']
+        c += [l if l.startswith('#') else '\t' + l for l in guarded(protects.get(name), [
+            '{"%s", (PFN_vkVoidFunction)%s, %s},' % (name, fn_name(cmd), level(cmd))])]
+    c += ['};', 'const unsigned tether_icd_entrypoint_count =',
+          '\tsizeof(tether_icd_entrypoints) / sizeof(tether_icd_entrypoints[0]);', '']
+    c.append('const struct tether_icd_wsi_extension tether_icd_wsi_extensions[] = {')
+    for ext in reg.wsi_extensions:
+        c += [l if l.startswith('#') else '\t' + l for l in guarded(ext['protect'], [
+            '{{"%s", %s}, %s},' % (ext['name'], ext['spec_version'], 'true' if ext['type'] == 'device' else 'false')])]
+    c += ['};', 'const unsigned tether_icd_wsi_extension_count =',
+          '\tsizeof(tether_icd_wsi_extensions) / sizeof(tether_icd_wsi_extensions[0]);', '']
     write(os.path.join(outdir, 'tether_icd_entrypoints.c'), '\n'.join(c))
 
 

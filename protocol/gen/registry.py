@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from exceptions import (CLIENT_ONLY, DENIED_EXTENSIONS, DENIED_EXTENSION_PATTERNS, CORE_VERSIONS,
-                        RESERVED_ID_LIMIT)
+                        RESERVED_ID_LIMIT, ICD_WSI_EXTENSIONS)
 
 SCALARS = {
     'uint8_t': 1, 'int8_t': 1, 'char': 1,
@@ -213,6 +213,8 @@ class Registry:
                     self.core_commands.append(c.get('name'))
                 for t in req.findall('type'):
                     self.core_types.add(t.get('name'))
+        self.platform_protect = {p.get('name'): p.get('protect')
+                                 for p in self.root.iter('platform')}
         self.extensions = []
         for ext in self.root.find('extensions'):
             sup = ext.get('supported', '').split(',')
@@ -397,6 +399,19 @@ class Registry:
             if c.id < RESERVED_ID_LIMIT or c.id in seen:
                 raise SystemExit('command id collision: %s / %s' % (c.name, seen.get(c.id)))
             seen[c.id] = c.name
+
+    @property
+    def wsi_extensions(self):
+        """The window-system extensions the ICD implements, each with the
+        macro that guards its platform's declarations (or None)."""
+        out = []
+        for ext in self.extensions:
+            if ext['name'] in ICD_WSI_EXTENSIONS:
+                e = dict(ext)
+                e['protect'] = self.platform_protect.get(ext['platform']) if ext['platform'] else None
+                e['all_commands'] = [self.resolve_cmd(c) for c in ext['commands'] + ext['optional_commands']]
+                out.append(e)
+        return out
 
     def resolve_cmd(self, name):
         while name in self.command_aliases:

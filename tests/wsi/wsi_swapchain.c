@@ -1,0 +1,361 @@
+/* wsi_swapchain: instance/device/surface set-up, swapchains and the solid-color
+ * frame loop of wsi_present; see wsi_swapchain.h. Plain Vulkan through the
+ * loader, so the same calls reach lavapipe natively and tether's ICD. */
+#include "wsi_swapchain.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *wsi_result_name(VkResult r)
+{
+    switch (r) {
+    case VK_SUBOPTIMAL_KHR: return "VK_SUBOPTIMAL_KHR";
+    case VK_ERROR_OUT_OF_DATE_KHR: return "VK_ERROR_OUT_OF_DATE_KHR";
+    case VK_ERROR_SURFACE_LOST_KHR: return "VK_ERROR_SURFACE_LOST_KHR";
+    case VK_ERROR_NATIVE_WINDOW_IN_USE_KHR: return "VK_ERROR_NATIVE_WINDOW_IN_USE_KHR";
+    default: return vkapp_result_name(r);
+    }
+}
+
+const char *wsi_present_mode_name(VkPresentModeKHR mode)
+{
+    switch (mode) {
+    case VK_PRESENT_MODE_IMMEDIATE_KHR: return "IMMEDIATE";
+    case VK_PRESENT_MODE_MAILBOX_KHR: return "MAILBOX";
+    case VK_PRESENT_MODE_FIFO_KHR: return "FIFO";
+    case VK_PRESENT_MODE_FIFO_RELAXED_KHR: return "FIFO_RELAXED";
+    default: return "(other present mode)";
+    }
+}
+
+static void instance_create(struct vkapp *app, const char *name)
+{
+    static const char *const extensions[] = {
+        VK_KHR_SURFACE_EXTENSION_NAME,
+        VK_KHR_XCB_SURFACE_EXTENSION_NAME,
+    };
+    VkApplicationInfo ai = {
+        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+        .pApplicationName = name,
+        .applicationVersion = 1,
+        .pEngineName = "tether-tests",
+        .apiVersion = VK_API_VERSION_1_3,
+    };
+    VkInstanceCreateInfo ici = {
+        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pApplicationInfo = &ai,
+        .enabledExtensionCount = 2,
+        .ppEnabledExtensionNames = extensions,
+    };
+    VK_CHECK(vkCreateInstance(&ici, NULL, &app->instance));
+
+    uint32_t count = 0;
+    VK_CHECK(vkEnumeratePhysicalDevices(app->instance, &count, NULL));
+    APP_CHECK(count > 0 && count <= 16, "%u Vulkan physical devices", count);
+    VkPhysicalDevice devs[16];
+    VK_CHECK(vkEnumeratePhysicalDevices(app->instance, &count, devs));
+    /* Same device choice as vkapp_instance_init(). */
+    const char *env = getenv("TETHER_TEST_DEVICE");
+    uint32_t index = env && *env ? (uint32_t)strtoul(env, NULL, 10) : 0;
+    APP_CHECK(index < count, "TETHER_TEST_DEVICE=%s: not an index below %u", env, count);
+    app->physical_device = devs[index];
+    vkGetPhysicalDeviceProperties(app->physical_device, &app->props);
+    vkGetPhysicalDeviceMemoryProperties(app->physical_device, &app->mem_props);
+    printf("device: %s\n", app->props.deviceName);
+    fflush(stdout);
+}
+
+void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char *name)
+{
+    memset(t, 0, sizeof(*t));
+    t->window = window;
+    instance_create(&t->app, name);
+
+    VkXcbSurfaceCreateInfoKHR sci = {
+        .sType = VK_STRUCTURE_TYPE_XCB_SURFACE_CREATE_INFO_KHR,
+        .connection = window->conn,
+        .window = window->window,
+    };
+    VK_CHECK(vkCreateXcbSurfaceKHR(t->app.instance, &sci, NULL, &t->surface));
+
+    static const char *const dev_ext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
+    APP_CHECK(vkapp_has_extension(&t->app, VK_KHR_SWAPCHAIN_EXTENSION_NAME),
+              "device does not offer VK_KHR_swapchain");
+    vkapp_device_create(&t->app, &(struct vkapp_device_options){
+        .queue_flags = VK_QUEUE_GRAPHICS_BIT,
+        .extensions = dev_ext,
+        .extension_count = 1,
+    });
+
+    VkCommandPoolCreateInfo cpci = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        .queueFamilyIndex = t->app.queue_family,
+    };
+    VK_CHECK(vkCreateCommandPool(t->app.device, &cpci, NULL, &t->pool));
+    VkCommandBufferAllocateInfo cbai = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = t->pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = WSI_FRAMES_IN_FLIGHT,
+    };
+    VK_CHECK(vkAllocateCommandBuffers(t->app.device, &cbai, t->cmd));
+    for (int i = 0; i < WSI_FRAMES_IN_FLIGHT; i++) {
+        VkFenceCreateInfo fci = {
+            .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO,
+            .flags = VK_FENCE_CREATE_SIGNALED_BIT,
+        };
+        VK_CHECK(vkCreateFence(t->app.device, &fci, NULL, &t->in_flight[i]));
+        t->acquired[i] = wsi_semaphore_create(t);
+    }
+}
+
+void wsi_target_destroy(struct wsi_target *t)
+{
+    VK_CHECK(vkDeviceWaitIdle(t->app.device));
+    for (int i = 0; i < WSI_FRAMES_IN_FLIGHT; i++) {
+        vkDestroyFence(t->app.device, t->in_flight[i], NULL);
+        vkDestroySemaphore(t->app.device, t->acquired[i], NULL);
+    }
+    vkDestroyCommandPool(t->app.device, t->pool, NULL);
+    vkDestroySurfaceKHR(t->app.instance, t->surface, NULL);
+    vkapp_destroy(&t->app);
+    memset(t, 0, sizeof(*t));
+}
+
+VkFence wsi_fence_create(struct wsi_target *t)
+{
+    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence fence;
+    VK_CHECK(vkCreateFence(t->app.device, &fci, NULL, &fence));
+    return fence;
+}
+
+VkSemaphore wsi_semaphore_create(struct wsi_target *t)
+{
+    VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+    VkSemaphore sem;
+    VK_CHECK(vkCreateSemaphore(t->app.device, &sci, NULL, &sem));
+    return sem;
+}
+
+static VkSurfaceFormatKHR pick_format(struct wsi_target *t)
+{
+    uint32_t count = 0;
+    VK_CHECK(vkGetPhysicalDeviceSurfaceFormatsKHR(t->app.physical_device, t->surface, &count,
+                                                  NULL));
+    VkSurfaceFormatKHR *formats = calloc(count ? count : 1, sizeof(*formats));
+    APP_CHECK(formats, "out of memory");
+    VK_CHECK(vkGetPhysicalDeviceSurfaceFormatsKHR(t->app.physical_device, t->surface, &count,
+                                                  formats));
+    VkSurfaceFormatKHR chosen = {VK_FORMAT_UNDEFINED, VK_COLOR_SPACE_SRGB_NONLINEAR_KHR};
+    for (uint32_t i = 0; i < count; i++) {
+        if (formats[i].colorSpace != VK_COLOR_SPACE_SRGB_NONLINEAR_KHR)
+            continue;
+        if (formats[i].format == VK_FORMAT_B8G8R8A8_UNORM ||
+            (formats[i].format == VK_FORMAT_B8G8R8A8_SRGB && chosen.format == VK_FORMAT_UNDEFINED))
+            chosen = formats[i];
+    }
+    free(formats);
+    APP_CHECK(chosen.format != VK_FORMAT_UNDEFINED,
+              "surface offers neither B8G8R8A8_UNORM nor B8G8R8A8_SRGB (SRGB_NONLINEAR)");
+    return chosen;
+}
+
+void wsi_swapchain_create(struct wsi_target *t, struct wsi_swapchain *sc, VkPresentModeKHR mode,
+                          uint32_t image_count, VkSwapchainKHR old)
+{
+    memset(sc, 0, sizeof(*sc));
+    VkSurfaceCapabilitiesKHR caps;
+    VK_CHECK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(t->app.physical_device, t->surface,
+                                                       &caps));
+    /* X11 surfaces report the window's size as currentExtent, and min and max
+     * extents equal to it: the swapchain must use exactly that size. */
+    APP_CHECK(caps.currentExtent.width != UINT32_MAX,
+              "X11 surface reports no currentExtent (0xFFFFFFFF)");
+    APP_CHECK(caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+              "swapchain images cannot be TRANSFER_DST (supportedUsageFlags 0x%x); the test "
+              "clears them with vkCmdClearColorImage", caps.supportedUsageFlags);
+    uint32_t want = image_count ? image_count : caps.minImageCount;
+    if (want < caps.minImageCount)
+        want = caps.minImageCount;
+    if (caps.maxImageCount && want > caps.maxImageCount)
+        want = caps.maxImageCount;
+    VkCompositeAlphaFlagBitsKHR alpha =
+        (caps.supportedCompositeAlpha & VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR)
+            ? VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR
+            : VK_COMPOSITE_ALPHA_INHERIT_BIT_KHR;
+    APP_CHECK(caps.supportedCompositeAlpha & alpha, "neither OPAQUE nor INHERIT composite alpha");
+
+    sc->format = pick_format(t);
+    sc->mode = mode;
+    sc->extent = caps.currentExtent;
+    sc->min_image_count = caps.minImageCount;
+    VkSwapchainCreateInfoKHR ci = {
+        .sType = VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR,
+        .surface = t->surface,
+        .minImageCount = want,
+        .imageFormat = sc->format.format,
+        .imageColorSpace = sc->format.colorSpace,
+        .imageExtent = sc->extent,
+        .imageArrayLayers = 1,
+        .imageUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+        .imageSharingMode = VK_SHARING_MODE_EXCLUSIVE,
+        .preTransform = VK_SURFACE_TRANSFORM_IDENTITY_BIT_KHR,
+        .compositeAlpha = alpha,
+        .presentMode = mode,
+        .clipped = VK_TRUE,
+        .oldSwapchain = old,
+    };
+    VK_CHECK(vkCreateSwapchainKHR(t->app.device, &ci, NULL, &sc->swapchain));
+    VK_CHECK(vkGetSwapchainImagesKHR(t->app.device, sc->swapchain, &sc->image_count, NULL));
+    APP_CHECK(sc->image_count >= want && sc->image_count <= WSI_MAX_IMAGES,
+              "swapchain has %u images, asked for at least %u (test handles up to %d)",
+              sc->image_count, want, WSI_MAX_IMAGES);
+    VK_CHECK(vkGetSwapchainImagesKHR(t->app.device, sc->swapchain, &sc->image_count,
+                                     sc->images));
+    for (uint32_t i = 0; i < sc->image_count; i++)
+        sc->rendered[i] = wsi_semaphore_create(t);
+}
+
+void wsi_swapchain_destroy(struct wsi_target *t, struct wsi_swapchain *sc)
+{
+    /* Presents wait on rendered[]: only an idle queue lets them go. */
+    VK_CHECK(vkQueueWaitIdle(t->app.queue));
+    for (uint32_t i = 0; i < sc->image_count; i++)
+        vkDestroySemaphore(t->app.device, sc->rendered[i], NULL);
+    vkDestroySwapchainKHR(t->app.device, sc->swapchain, NULL);
+    memset(sc, 0, sizeof(*sc));
+}
+
+/* The float clear value that stores byte @c in the swapchain's format. */
+static float channel(const struct wsi_swapchain *sc, uint32_t c)
+{
+    float v = (float)c / 255.0f;
+    if (sc->format.format != VK_FORMAT_B8G8R8A8_SRGB)
+        return v;
+    /* sRGB EOTF (the inverse of what the format's store applies), "Khronos
+     * Data Format Specification, sRGB transfer functions". */
+    return v <= 0.04045f ? v / 12.92f : powf((v + 0.055f) / 1.055f, 2.4f);
+}
+
+int wsi_color_tolerance(const struct wsi_swapchain *sc)
+{
+    return sc->format.format == VK_FORMAT_B8G8R8A8_SRGB ? 1 : 0;
+}
+
+void wsi_record_clear(struct wsi_swapchain *sc, VkCommandBuffer cmd, const uint32_t *images,
+                      uint32_t count, uint32_t rgb)
+{
+    const VkImageSubresourceRange range = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+    const VkClearColorValue color = {.float32 = {
+        channel(sc, (rgb >> 16) & 0xff), channel(sc, (rgb >> 8) & 0xff), channel(sc, rgb & 0xff),
+        1.0f}};
+    for (uint32_t i = 0; i < count; i++) {
+        VkImage image = sc->images[images[i]];
+        /* srcStage TRANSFER: the acquire semaphore is waited on at TRANSFER, so
+         * the layout transition is ordered after the presentation engine let go
+         * of the image ("Swapchain Image Acquire and Present" in the spec's
+         * synchronization examples, with TRANSFER for COLOR_ATTACHMENT_OUTPUT). */
+        VkImageMemoryBarrier to_dst = {
+            .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+            .srcAccessMask = 0,
+            .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+            .oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+            .newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+            .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+            .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+            .image = image,
+            .subresourceRange = range,
+        };
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                             0, 0, NULL, 0, NULL, 1, &to_dst);
+        vkCmdClearColorImage(cmd, image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, &color, 1, &range);
+        /* Present needs no access mask: the semaphore signalled after this
+         * submit makes the writes available to the presentation engine. */
+        VkImageMemoryBarrier to_present = to_dst;
+        to_present.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+        to_present.dstAccessMask = 0;
+        to_present.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
+        to_present.newLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR;
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                             VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0, 0, NULL, 0, NULL, 1,
+                             &to_present);
+    }
+}
+
+void wsi_submit(struct wsi_target *t, VkCommandBuffer cmd, VkSemaphore wait, VkSemaphore signal,
+                VkFence fence)
+{
+    const VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_TRANSFER_BIT;
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .waitSemaphoreCount = wait ? 1 : 0,
+        .pWaitSemaphores = &wait,
+        .pWaitDstStageMask = &wait_stage,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &cmd,
+        .signalSemaphoreCount = signal ? 1 : 0,
+        .pSignalSemaphores = &signal,
+    };
+    VK_CHECK(vkQueueSubmit(t->app.queue, 1, &si, fence));
+}
+
+VkResult wsi_present(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
+                     VkSemaphore wait)
+{
+    VkResult per_swapchain = VK_RESULT_MAX_ENUM;
+    VkPresentInfoKHR pi = {
+        .sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
+        .waitSemaphoreCount = wait ? 1 : 0,
+        .pWaitSemaphores = &wait,
+        .swapchainCount = 1,
+        .pSwapchains = &sc->swapchain,
+        .pImageIndices = &image,
+        .pResults = &per_swapchain,
+    };
+    VkResult r = vkQueuePresentKHR(t->app.queue, &pi);
+    /* With one swapchain, pResults[0] is the call's own result. */
+    APP_CHECK(per_swapchain == r, "vkQueuePresentKHR returned %s but pResults[0] is %s",
+              wsi_result_name(r), wsi_result_name(per_swapchain));
+    return r;
+}
+
+static bool is_stale(VkResult r)
+{
+    return r == VK_SUBOPTIMAL_KHR || r == VK_ERROR_OUT_OF_DATE_KHR;
+}
+
+VkResult wsi_frame(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb)
+{
+    const uint32_t slot = t->frame % WSI_FRAMES_IN_FLIGHT;
+    VK_CHECK(vkWaitForFences(t->app.device, 1, &t->in_flight[slot], VK_TRUE, 10ull * 1000000000));
+
+    uint32_t image = UINT32_MAX;
+    VkResult acquire = vkAcquireNextImageKHR(t->app.device, sc->swapchain, UINT64_MAX,
+                                             t->acquired[slot], VK_NULL_HANDLE, &image);
+    if (acquire == VK_ERROR_OUT_OF_DATE_KHR)
+        return acquire;
+    APP_CHECK(acquire == VK_SUCCESS || acquire == VK_SUBOPTIMAL_KHR,
+              "vkAcquireNextImageKHR(UINT64_MAX) returned %s", wsi_result_name(acquire));
+    APP_CHECK(image < sc->image_count, "acquired image index %u of %u", image, sc->image_count);
+
+    VK_CHECK(vkResetFences(t->app.device, 1, &t->in_flight[slot]));
+    VkCommandBuffer cmd = t->cmd[slot];
+    VK_CHECK(vkResetCommandBuffer(cmd, 0));
+    VkCommandBufferBeginInfo bi = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    };
+    VK_CHECK(vkBeginCommandBuffer(cmd, &bi));
+    wsi_record_clear(sc, cmd, &image, 1, rgb);
+    VK_CHECK(vkEndCommandBuffer(cmd));
+    wsi_submit(t, cmd, t->acquired[slot], sc->rendered[image], t->in_flight[slot]);
+    t->frame++;
+
+    VkResult present = wsi_present(t, sc, image, sc->rendered[image]);
+    APP_CHECK(present == VK_SUCCESS || is_stale(present), "vkQueuePresentKHR returned %s",
+              wsi_result_name(present));
+    return acquire != VK_SUCCESS ? acquire : present;
+}

@@ -1,0 +1,98 @@
+/* wsi_swapchain: the Vulkan side of tests/wsi/wsi_present.c. An instance with
+ * VK_KHR_xcb_surface, a device with VK_KHR_swapchain (vkapp's device set-up),
+ * the surface of a wsi_window, swapchains on it and a two-frames-in-flight loop
+ * that clears each acquired image to one solid color and presents it. */
+#ifndef TETHER_TESTS_WSI_SWAPCHAIN_H
+#define TETHER_TESTS_WSI_SWAPCHAIN_H
+
+#define VK_USE_PLATFORM_XCB_KHR
+#include <vulkan/vulkan.h>
+
+#include "vkapp.h"
+#include "wsi_window.h"
+
+#define WSI_MAX_IMAGES 16
+#define WSI_FRAMES_IN_FLIGHT 2
+
+/* Instance, device and surface for one window, plus the frame loop's objects. */
+struct wsi_target {
+    struct vkapp app;
+    struct wsi_window *window;
+    VkSurfaceKHR surface;
+    VkCommandPool pool; /* resettable command buffers, unlike vkapp's pool */
+    VkCommandBuffer cmd[WSI_FRAMES_IN_FLIGHT];
+    VkFence in_flight[WSI_FRAMES_IN_FLIGHT];
+    VkSemaphore acquired[WSI_FRAMES_IN_FLIGHT];
+    uint32_t frame; /* frames recorded so far; picks the in-flight slot */
+};
+
+struct wsi_swapchain {
+    VkSwapchainKHR swapchain;
+    VkSurfaceFormatKHR format;
+    VkPresentModeKHR mode;
+    VkExtent2D extent;
+    uint32_t min_image_count; /* the surface's minImageCount when created */
+    uint32_t image_count;
+    VkImage images[WSI_MAX_IMAGES];
+    /* Signalled by the clear of image i, waited on by its present; reused when
+     * image i comes back from vkAcquireNextImageKHR. */
+    VkSemaphore rendered[WSI_MAX_IMAGES];
+};
+
+/* Human-readable VkResult, with the WSI codes vkapp_result_name() lacks. */
+const char *wsi_result_name(VkResult r);
+const char *wsi_present_mode_name(VkPresentModeKHR mode);
+
+/**
+ * wsi_target_init() - instance (VK_KHR_surface, VK_KHR_xcb_surface), physical
+ * device (TETHER_TEST_DEVICE or the first), XCB surface of @window, device with
+ * VK_KHR_swapchain on the first graphics queue family, and the frame loop's
+ * command buffers, fences and semaphores. Prints "device: <name>". Exits on failure.
+ */
+void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char *name);
+void wsi_target_destroy(struct wsi_target *t);
+
+/**
+ * wsi_swapchain_create() - a swapchain at the surface's currentExtent.
+ * @mode:        present mode (must be one the surface reports)
+ * @image_count: images to ask for; 0 asks for minImageCount
+ * @old:         the retired swapchain for oldSwapchain, or VK_NULL_HANDLE
+ *
+ * Picks B8G8R8A8_UNORM when offered, else B8G8R8A8_SRGB; usage
+ * COLOR_ATTACHMENT | TRANSFER_DST (the frames are vkCmdClearColorImage).
+ */
+void wsi_swapchain_create(struct wsi_target *t, struct wsi_swapchain *sc, VkPresentModeKHR mode,
+                          uint32_t image_count, VkSwapchainKHR old);
+void wsi_swapchain_destroy(struct wsi_target *t, struct wsi_swapchain *sc);
+
+/* Records into @cmd: each of @images UNDEFINED -> TRANSFER_DST, cleared to @rgb,
+ * -> PRESENT_SRC_KHR. */
+void wsi_record_clear(struct wsi_swapchain *sc, VkCommandBuffer cmd, const uint32_t *images,
+                      uint32_t count, uint32_t rgb);
+
+/* Per-channel tolerance of the window read back for the swapchain's format:
+ * 0 for UNORM (c/255 converts back exactly), 1 for SRGB (encode rounding). */
+int wsi_color_tolerance(const struct wsi_swapchain *sc);
+
+/**
+ * wsi_frame() - one frame: acquire (semaphore), clear to @rgb, present.
+ *
+ * Return: VK_SUCCESS, or the first of VK_SUBOPTIMAL_KHR / VK_ERROR_OUT_OF_DATE_KHR
+ * that acquire or present returned (on OUT_OF_DATE from acquire nothing is
+ * presented). Any other result exits.
+ */
+VkResult wsi_frame(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb);
+
+/* Submits @cmd (already recorded) waiting on @wait at TRANSFER (if not NULL),
+ * signalling @signal (if not NULL) and @fence (if not NULL). */
+void wsi_submit(struct wsi_target *t, VkCommandBuffer cmd, VkSemaphore wait, VkSemaphore signal,
+                VkFence fence);
+
+/* vkQueuePresentKHR of one image waiting on @wait; returns its result. */
+VkResult wsi_present(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
+                     VkSemaphore wait);
+
+VkFence wsi_fence_create(struct wsi_target *t);
+VkSemaphore wsi_semaphore_create(struct wsi_target *t);
+
+#endif
