@@ -12,7 +12,16 @@ default) for both the native run and tetherd, so the ratios compare like with
 like on any machine. --write-doc puts the tables into docs/PERFORMANCE.md,
 replacing the section of the same machine and driver, or adding one.
 
-    python3 bench/run_bench.py [--build build] [--write-doc]
+Then tether_bench_present (a game-like frame presented to a headless
+surface) natively and through tetherd for 3 resolutions x frame codecs
+{raw, lz4, zstd, auto} x links {Unix socket, TCP loopback, and, as root with
+`ip netns`, a veth pair between two network namespaces rate-limited by tc
+(bench/netns_link.sh)}: frames per second delivered, present-to-window
+latency and link bytes per frame, from tether's statistics. Its table is a
+section of its own in the doc, after the machine's; --present-only runs just
+it, --present-seconds 0 skips it.
+
+    python3 bench/run_bench.py [--build build] [--write-doc] [--present-only]
 """
 import argparse
 import datetime
@@ -88,13 +97,15 @@ def run(cmd, env=None, timeout=900):
 
 
 class Tetherd:
-    """A tetherd on @listen (port 0 = any free port), serving with the native driver."""
+    """A tetherd on @listen (port 0 = any free port), serving with the native driver;
+    @prefix runs it through another command (ip netns exec NS), @env_extra adds
+    to its environment (TETHER_CODEC)."""
 
-    def __init__(self, tetherd, listen, native_icd, log_path):
-        env = dict(os.environ, VK_DRIVER_FILES=native_icd)
+    def __init__(self, tetherd, listen, native_icd, log_path, prefix=(), env_extra=None):
+        env = dict(os.environ, VK_DRIVER_FILES=native_icd, **(env_extra or {}))
         env.pop("TETHER_SERVER", None)
         self.log = open(log_path, "w+")
-        self.proc = subprocess.Popen([tetherd, "--listen", listen], env=env, stdout=self.log,
+        self.proc = subprocess.Popen(list(prefix) + [tetherd, "--listen", listen], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         m = None
@@ -247,12 +258,205 @@ def streaming_section(runs, checksums, seconds):
     return "\n".join(lines)
 
 
-def write_doc(path, key, section):
+# tether_bench_present: the resolutions, the codecs tetherd is forced to
+# (TETHER_CODEC; "auto" lets it choose per frame from the link's measured
+# rate) and the veth link's rate per direction.
+PRESENT_RESOLUTIONS = [(1920, 1080), (2560, 1600), (3840, 2160)]
+PRESENT_CODECS = ["raw", "lz4", "zstd", "auto"]
+NETNS_LINK = os.path.join(ROOT, "bench", "netns_link.sh")
+PRESENT_LINE = re.compile(r"^present: \S+ surface=(\S+) frames=(\d+)", re.M)
+
+
+def run_present(bench, args, env, prefix=(), timeout=180):
+    """One tether_bench_present run: (results, info, error); info has the
+    device, the driver and the surface. A run that fails or hangs is a cell
+    of the table, not the end of the section."""
+    cmd = list(prefix) + [bench] + args
+    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    try:
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace") + (e.stderr or b"").decode("utf-8", "replace")
+        sys.stderr.write(out[-4000:])
+        return {}, {}, "hung: killed after %d s" % timeout
+    results, info = parse(p.stdout)
+    m = PRESENT_LINE.search(p.stdout)
+    if p.returncode != 0 or not m or "fps_delivered" not in results:
+        sys.stderr.write(p.stdout[-4000:] + p.stderr[-4000:])
+        return results, info, "exit status %d" % p.returncode if p.returncode else "no result line"
+    info["surface"] = m.group(1)
+    results["frames"] = (float(m.group(2)),) * 3 + ("frames",)
+    return results, info, None
+
+
+def netns_link_up(rate):
+    """Sets up bench/netns_link.sh's link: ({SERVER_NS: .., ..}, None) or (None, why not)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None, "not running as root (network namespaces and tc need it)"
+    for tool in ("ip", "tc"):
+        if not shutil.which(tool):
+            return None, "no `%s` (iproute2)" % tool
+    p = subprocess.run([NETNS_LINK, "up", "--rate", rate], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    if p.returncode != 0:
+        return None, "bench/netns_link.sh up failed: %s" % (p.stderr.strip().splitlines() or ["?"])[-1]
+    return dict(kv.split("=", 1) for kv in p.stdout.split()), None
+
+
+def present_cell(v, scale=1.0):
+    if not v:
+        return "–"
+    return "%d" % v[0] if v[3] == "frames" else fmt(v[0] * scale, v[3])
+
+
+def present_table(cells):
+    rows = ["| resolution | codec | link | frames | fps delivered | latency median | latency p99 "
+            "| link bytes per frame | raw ÷ link | link rate |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for (w, h), codec, link, res, err in cells:
+        if err:
+            rows.append("| %dx%d | %s | %s | **%s** | | | | | | |" % (w, h, codec, link, err))
+            continue
+        g = res.get
+        rows.append("| %dx%d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            w, h, codec, link, present_cell(g("frames")), present_cell(g("fps_delivered")),
+            present_cell(g("latency_us"), 1e-3) + (" ms" if g("latency_us") else ""),
+            present_cell(g("latency_p99_us"), 1e-3) + (" ms" if g("latency_p99_us") else ""),
+            present_cell(g("link_bytes_per_frame"), 1e-6) + (" MB" if g("link_bytes_per_frame") else ""),
+            present_cell(g("compression_ratio")) + ("×" if g("compression_ratio") else ""),
+            present_cell(g("link_mb_per_s")) + (" MB/s" if g("link_mb_per_s") else "")))
+    return "\n".join(rows)
+
+
+def presentation(args, native_icd, tether_icd, tetherd, bench):
+    """tether_bench_present natively, then through tetherd per link, codec and
+    resolution: (markdown section, the native run's device and driver)."""
+    cells, info, veth, why_not = present_runs(args, native_icd, tether_icd, tetherd, bench)
+    return present_section(args, native_icd, cells, info, veth, why_not), info
+
+
+def present_runs(args, native_icd, tether_icd, tetherd, bench):
+    """The runs of the presentation section: (cells, native info, the veth
+    link or None, why not)."""
+    common = ["--seconds", "%g" % args.present_seconds, "--warmup", str(args.present_warmup),
+              "--mode", "immediate"]
+    timeout = int(120 + 20 * args.present_seconds)
+    cells, info = [], {}
+    env = dict(os.environ, VK_DRIVER_FILES=native_icd)
+    env.pop("TETHER_SERVER", None)
+    for w, h in PRESENT_RESOLUTIONS:
+        res, run_info, err = run_present(bench, common + ["--width", str(w), "--height", str(h)], env,
+                                         timeout=timeout)
+        info = info or run_info
+        link = "native" + (", render only" if run_info.get("surface") == "offscreen" else "")
+        cells.append(((w, h), "–", link, res, err))
+
+    tmp = tempfile.mkdtemp(prefix="tether-present-")
+    links = [("unix", "unix:" + os.path.join(tmp, "tetherd.sock"), (), ()),
+             ("tcp loopback", "127.0.0.1:0", (), ())]
+    veth, why_not = netns_link_up(args.present_rate)
+    if veth:
+        links.append(("veth %s" % veth["RATE"], veth["SERVER_ADDR"] + ":0",
+                      ("ip", "netns", "exec", veth["SERVER_NS"]), ("ip", "netns", "exec", veth["CLIENT_NS"])))
+    else:
+        print("presentation: veth runs skipped: %s" % why_not, file=sys.stderr, flush=True)
+    try:
+        for link, listen, server_prefix, client_prefix in links:
+            for codec in PRESENT_CODECS:
+                log = os.path.join(tmp, "tetherd-%s-%s.log" % (link.split()[0], codec))
+                try:
+                    d = Tetherd(tetherd, listen, native_icd, log, prefix=server_prefix,
+                                env_extra={"TETHER_CODEC": codec})
+                except SystemExit as e:
+                    print(e, file=sys.stderr)
+                    cells += [((w, h), codec, link, {}, "tetherd did not start") for w, h in PRESENT_RESOLUTIONS]
+                    continue
+                env = dict(os.environ, VK_DRIVER_FILES=tether_icd, TETHER_SERVER=d.address)
+                env.pop("TETHER_CODEC", None)
+                for w, h in PRESENT_RESOLUTIONS:
+                    if d.proc.poll() is not None:
+                        cells.append(((w, h), codec, link, {}, "tetherd had exited (status %d)" % d.proc.returncode))
+                        continue
+                    res, _, err = run_present(bench, common + ["--width", str(w), "--height", str(h)], env,
+                                              prefix=client_prefix, timeout=timeout)
+                    if d.proc.poll() is not None:
+                        err = "tetherd exited with status %d" % d.proc.returncode
+                    if err:
+                        with open(log) as f:
+                            sys.stderr.write("tetherd log (%s, %s):\n%s\n" % (link, codec, f.read()[-4000:]))
+                    cells.append(((w, h), codec, link, res, err))
+                d.stop()
+    finally:
+        if veth:
+            subprocess.run([NETNS_LINK, "down"])
+        shutil.rmtree(tmp, ignore_errors=True)
+    # Per resolution: native, then each link's codecs.
+    order = [name for name, _, _, _ in links]
+    cells.sort(key=lambda c: (c[0][0] * c[0][1], order.index(c[2]) if c[2] in order else -1,
+                              PRESENT_CODECS.index(c[1]) if c[1] in PRESENT_CODECS else -1))
+    failed = [c for c in cells if c[4]]
+    if failed:
+        print("WARNING: %d tether_bench_present runs failed (see above)" % len(failed), file=sys.stderr)
+    return cells, info, veth, why_not
+
+
+def present_section(args, native_icd, cells, info, veth, why_not):
+    native_surface = "rendered offscreen (the driver has no VK_EXT_headless_surface): its fps is the render " \
+        "rate, the ceiling of any presentation" if any(c[2].endswith("render only") for c in cells) else \
+        "presented to its own headless surface: fps is presents per second, up to the GPU going idle"
+    lines = [
+        "## Presentation (`tether_bench_present`) — %s — %s" % (info.get("device", "unknown device"),
+                                                                  machine().split(",")[0]),
+        "",
+        "- date: %s" % datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "- machine: %s" % machine(),
+        "- driver (native and behind tetherd): %s, manifest `%s`" % (info.get("driver", "unknown driver"),
+                                                                    native_icd),
+        "- command: `python3 bench/run_bench.py --build build --write-doc%s`" % (
+            " --present-only" if args.present_only else ""),
+        "",
+        "A game-like frame (sky with clouds, a textured ground scrolling towards the camera, 7 lit "
+        "spheres, a HUD; `bench/shaders/present.*`) rendered and presented to a VK_EXT_headless_surface "
+        "swapchain, present mode IMMEDIATE, 3 images, 2 frames in flight, as fast as frames come back: "
+        "%g s per cell after %d warm-up frames, client and tetherd on this machine, tetherd forced to one "
+        "codec with TETHER_CODEC (auto: it chooses per frame from the link's measured rate). "
+        "fps delivered: frames shown in the client's window per second, until the last one is shown. "
+        "Latency: vkQueuePresentKHR to the pixels in the window, over the frames shown in the timed run "
+        "(`latencyLastUs` of vkGetSwapchainStatisticsTETHER, sampled as frames are shown). Link bytes "
+        "per frame: frame bytes received, headers included; raw ÷ link is the compression ratio "
+        "(BGRA8: %s). The native run %s." % (
+            args.present_seconds, args.present_warmup,
+            ", ".join("%dx%d = %.1f MB" % (w, h, w * h * 4 / 1e6) for w, h in PRESENT_RESOLUTIONS),
+            native_surface),
+        "",
+        "veth: %s" % ("two network namespaces joined by a veth pair, each direction limited to %s by tc "
+                      "%s (`bench/netns_link.sh up --rate %s`); tetherd in one, the client in the other."
+                      % (veth["RATE"], veth["QDISC"], args.present_rate) if veth else "not run: %s." % why_not),
+        "",
+        present_table(cells),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def doc_key(mach, driver):
+    """The doc block of this machine's CPU model and driver."""
+    return re.sub(r"[^a-z0-9]+", "-", (mach.split(",")[0] + " " + driver).lower()).strip("-")
+
+
+def write_doc(path, key, section, after=None):
+    """Replaces the block of @key in the doc, or adds it: after the block of
+    @after when there is one, else at the end."""
     begin, end = "<!-- run_bench:begin %s -->" % key, "<!-- run_bench:end %s -->" % key
     block = "%s\n%s\n%s\n" % (begin, section.strip(), end)
     text = open(path).read() if os.path.exists(path) else "# tether performance\n\n"
+    after_end = "<!-- run_bench:end %s -->" % after if after else None
     if begin in text and end in text:
         text = text[: text.index(begin)] + block.rstrip("\n") + text[text.index(end) + len(end):]
+    elif after_end and after_end in text:
+        at = text.index(after_end) + len(after_end)
+        text = text[:at] + "\n\n" + block.rstrip("\n") + text[at:]
     else:
         text = text.rstrip("\n") + "\n\n" + block
     with open(path, "w") as f:
@@ -268,6 +472,13 @@ def main():
     ap.add_argument("--only", help="tether_bench_link tests to run (record,event,rtt,upload,readback)")
     ap.add_argument("--streaming-seconds", type=float, default=5,
                     help="seconds per tether_bench_streaming run (default 5; 0 skips it)")
+    ap.add_argument("--present-seconds", type=float, default=3,
+                    help="seconds per tether_bench_present run (default 3; 0 skips the presentation section)")
+    ap.add_argument("--present-warmup", type=int, default=2,
+                    help="warm-up frames before each timed tether_bench_present run (default 2)")
+    ap.add_argument("--present-rate", default="20gbit",
+                    help="rate of the veth link per direction, as tc writes it (default 20gbit)")
+    ap.add_argument("--present-only", action="store_true", help="run only the presentation section")
     args = ap.parse_args()
 
     build = os.path.abspath(args.build)
@@ -277,8 +488,24 @@ def main():
     bench_protocol = os.path.join(build, "bench", "tether_bench_protocol")
     bench_link = os.path.join(build, "bench", "tether_bench_link")
     bench_streaming = os.path.join(build, "bench", "tether_bench_streaming")
+    bench_present = os.path.join(build, "bench", "tether_bench_present")
+    if args.present_only:
+        args.streaming_seconds = 0
+        args.present_seconds = args.present_seconds or 3
     if args.streaming_seconds > 0 and not os.path.exists(bench_streaming):
         raise SystemExit("missing %s (build first: ninja -C %s)" % (bench_streaming, build))
+    if args.present_seconds > 0 and not os.path.exists(bench_present):
+        raise SystemExit("missing %s (build first: ninja -C %s)" % (bench_present, build))
+    if args.present_only:
+        for f in (native_icd, tether_icd, tetherd):
+            if not os.path.exists(f):
+                raise SystemExit("missing %s (build first: ninja -C %s)" % (f, build))
+        section, info = presentation(args, native_icd, tether_icd, tetherd, bench_present)
+        print(section)
+        if args.write_doc:
+            key = doc_key(machine(), info.get("driver", "unknown driver"))
+            write_doc(args.doc, key + "-present", section, after=key)
+        return
     for f in (native_icd, tether_icd, tetherd, bench_protocol, bench_link):
         if not os.path.exists(f):
             raise SystemExit("missing %s (build first: ninja -C %s)" % (f, build))
@@ -346,8 +573,12 @@ def main():
     ] + ([streaming_section(streaming, checksums, args.streaming_seconds)] if streaming else []))
     print(section)
     if args.write_doc:
-        key = re.sub(r"[^a-z0-9]+", "-", (mach.split(",")[0] + " " + driver).lower()).strip("-")
-        write_doc(args.doc, key, section)
+        write_doc(args.doc, doc_key(mach, driver), section)
+    if args.present_seconds > 0:
+        present, _ = presentation(args, native_icd, tether_icd, tetherd, bench_present)
+        print(present)
+        if args.write_doc:
+            write_doc(args.doc, doc_key(mach, driver) + "-present", present, after=doc_key(mach, driver))
 
 
 if __name__ == "__main__":
