@@ -7,6 +7,7 @@
 #include "icd/wsi.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "tether_icd_entrypoints.h"
 #include "tether_wire.h"
@@ -43,10 +44,27 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateDevice(VkPhysicalDevice physical
 	VkDevice handle = (VkDevice)dev;
 	struct tether_decoder *d;
 	VkResult r = VK_ERROR_INITIALIZATION_FAILED;
+	/* The server's device gets the carried extensions and VK_KHR_swapchain
+	 * (images in PRESENT_SRC_KHR); the rest of presentation is the ICD's. */
+	VkDeviceCreateInfo info = *pCreateInfo;
+	const char *names[256];
+	if (pCreateInfo->enabledExtensionCount > 256) {
+		free(dev->queues);
+		free(dev);
+		return TETHER_ERR("icd", VK_ERROR_EXTENSION_NOT_PRESENT, "%u device extensions",
+				  pCreateInfo->enabledExtensionCount);
+	}
+	info.ppEnabledExtensionNames = names;
+	info.enabledExtensionCount = 0;
+	for (uint32_t i = 0; i < pCreateInfo->enabledExtensionCount; i++) {
+		const char *name = pCreateInfo->ppEnabledExtensionNames[i];
+		if (!tether_icd_wsi_extension(name, true) || !strcmp(name, VK_KHR_SWAPCHAIN_EXTENSION_NAME))
+			names[info.enabledExtensionCount++] = name;
+	}
 	struct tether_encoder *e = tether_icd_conn_lock(c);
-	tether_encode_cmd_vkCreateDevice(e, physicalDevice, pCreateInfo, NULL, &handle);
+	tether_encode_cmd_vkCreateDevice(e, physicalDevice, &info, NULL, &handle);
 	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
-		r = tether_decode_reply_vkCreateDevice(d, physicalDevice, pCreateInfo, NULL, &handle);
+		r = tether_decode_reply_vkCreateDevice(d, physicalDevice, &info, NULL, &handle);
 	tether_icd_conn_unlock(c);
 	if (r != VK_SUCCESS) {
 		free(dev->queues);

@@ -259,10 +259,26 @@ static VkResult fetch_extensions(struct tether_icd_physical_device *pd)
 	uint32_t n = 0;
 	/* Window-system extensions are the ICD's own; VK_KHR_swapchain is offered
 	 * where the server's device has it, so images can be in PRESENT_SRC_KHR. */
+	bool swapchain = false;
 	for (uint32_t i = 0; i < total; i++)
 		if (tether_icd_conn_has_extension(c, all[i].extensionName) ||
-		    tether_icd_wsi_extension(all[i].extensionName, true))
+		    tether_icd_wsi_extension(all[i].extensionName, true)) {
+			swapchain |= !strcmp(all[i].extensionName, VK_KHR_SWAPCHAIN_EXTENSION_NAME);
 			all[n++] = all[i];
+		}
+	/* The rest of presentation (present id, present wait) is the ICD's alone. */
+	VkExtensionProperties *more = swapchain ? realloc(all, (n + tether_icd_wsi_extension_count) * sizeof(*all)) : NULL;
+	if (more) {
+		all = more;
+		for (uint32_t i = 0; i < tether_icd_wsi_extension_count; i++) {
+			const VkExtensionProperties *e = &tether_icd_wsi_extensions[i].props;
+			bool have = false;
+			for (uint32_t j = 0; j < n && !have; j++)
+				have = !strcmp(all[j].extensionName, e->extensionName);
+			if (tether_icd_wsi_extensions[i].device && !have)
+				all[n++] = *e;
+		}
+	}
 	pd->extensions = all;
 	pd->extension_count = n;
 	return VK_SUCCESS;

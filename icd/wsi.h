@@ -51,9 +51,11 @@ struct tether_icd_swapchain {
 	enum tether_image_state state[TETHER_SWAPCHAIN_MAX_IMAGES];
 	uint64_t present_ns[TETHER_SWAPCHAIN_MAX_IMAGES];
 	uint64_t present_id[TETHER_SWAPCHAIN_MAX_IMAGES]; /* VK_KHR_present_id, 0 when none */
+	VkPresentModeKHR frame_mode[TETHER_SWAPCHAIN_MAX_IMAGES]; /* the mode of its present */
 	uint32_t queue[TETHER_SWAPCHAIN_MAX_IMAGES];      /* QUEUED images, oldest first */
 	uint32_t queue_head, queue_count;
 	uint64_t next_seq;
+	uint64_t present_id_done; /* VK_KHR_present_wait: highest id shown (or replaced) */
 	VkResult status;   /* sticky: VK_ERROR_OUT_OF_DATE_KHR once retired, or the loss */
 	bool stopping;
 	struct tether_thread *presenter;

@@ -171,9 +171,39 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_GetPhysicalDeviceSurfaceCapabilities2K
 {
 	VkResult r = tether_icd_GetPhysicalDeviceSurfaceCapabilitiesKHR(physicalDevice, pSurfaceInfo->surface,
 									&pSurfaceCapabilities->surfaceCapabilities);
-	for (VkBaseOutStructure *o = pSurfaceCapabilities->pNext; o; o = o->pNext)
-		if (o->sType == VK_STRUCTURE_TYPE_SURFACE_PROTECTED_CAPABILITIES_KHR)
+	const VkSurfaceCapabilitiesKHR *caps = &pSurfaceCapabilities->surfaceCapabilities;
+	for (VkBaseOutStructure *o = pSurfaceCapabilities->pNext; o; o = o->pNext) {
+		switch ((int)o->sType) {
+		case VK_STRUCTURE_TYPE_SURFACE_PROTECTED_CAPABILITIES_KHR:
 			((VkSurfaceProtectedCapabilitiesKHR *)o)->supportsProtected = VK_FALSE;
+			break;
+		case VK_STRUCTURE_TYPE_SURFACE_PRESENT_SCALING_CAPABILITIES_EXT: {
+			/* Frames are shown at their size: no scaling, no gravity. */
+			VkSurfacePresentScalingCapabilitiesEXT *sc = (VkSurfacePresentScalingCapabilitiesEXT *)o;
+			sc->supportedPresentScaling = 0;
+			sc->supportedPresentGravityX = 0;
+			sc->supportedPresentGravityY = 0;
+			sc->minScaledImageExtent = caps->minImageExtent;
+			sc->maxScaledImageExtent = caps->maxImageExtent;
+			break;
+		}
+		case VK_STRUCTURE_TYPE_SURFACE_PRESENT_MODE_COMPATIBILITY_EXT: {
+			/* The presenter paces each frame by its own mode: all switch freely. */
+			VkSurfacePresentModeCompatibilityEXT *pc = (VkSurfacePresentModeCompatibilityEXT *)o;
+			const uint32_t total = sizeof(present_modes) / sizeof(present_modes[0]);
+			if (pc->pPresentModes) {
+				uint32_t n = pc->presentModeCount < total ? pc->presentModeCount : total;
+				memcpy(pc->pPresentModes, present_modes, n * sizeof(present_modes[0]));
+				pc->presentModeCount = n;
+			} else {
+				pc->presentModeCount = total;
+			}
+			break;
+		}
+		default:
+			break;
+		}
+	}
 	return r;
 }
 

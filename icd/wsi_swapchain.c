@@ -69,7 +69,6 @@ static void *presenter_main(void *arg)
 {
 	struct tether_icd_swapchain *sc = arg;
 	struct tether_display *display = sc->surface->display;
-	const bool paced = sc->mode != VK_PRESENT_MODE_IMMEDIATE_KHR;
 	tether_mutex_lock(&sc->lock);
 	for (;;) {
 		while (!sc->queue_count && !sc->stopping)
@@ -77,7 +76,7 @@ static void *presenter_main(void *arg)
 		if (sc->stopping)
 			break;
 		uint32_t pick = sc->queue[sc->queue_head];
-		if (sc->mode == VK_PRESENT_MODE_MAILBOX_KHR) {
+		if (sc->frame_mode[pick] == VK_PRESENT_MODE_MAILBOX_KHR) {
 			/* Only the newest queued frame is shown; the others are replaced. */
 			while (sc->queue_count > 1) {
 				release_locked(sc, pick);
@@ -89,6 +88,7 @@ static void *presenter_main(void *arg)
 		}
 		sc->queue_head = (sc->queue_head + 1) % TETHER_SWAPCHAIN_MAX_IMAGES;
 		sc->queue_count--;
+		const bool paced = sc->frame_mode[pick] != VK_PRESENT_MODE_IMMEDIATE_KHR;
 		tether_mutex_unlock(&sc->lock);
 
 		VkResult r = tether_display_show(display, sc->buffers[pick]);
@@ -101,6 +101,8 @@ static void *presenter_main(void *arg)
 			latency_sample_us(shown - sc->present_ns[pick]);
 		sc->latency_count++;
 		sc->frames_shown++;
+		if (sc->present_id[pick] > sc->present_id_done)
+			sc->present_id_done = sc->present_id[pick];
 		release_locked(sc, pick);
 		if (paced && r == VK_SUCCESS) {
 			tether_mutex_unlock(&sc->lock);
@@ -121,11 +123,13 @@ void tether_icd_swapchain_frame_ready(struct tether_icd_swapchain *sc, uint32_t 
 		TETHER_LOGW("frames", "FRAME for image %u that was not presented", image);
 	} else if (status != VK_SUCCESS) {
 		sc->frames_failed++;
+		if (sc->present_id[image] > sc->present_id_done)
+			sc->present_id_done = sc->present_id[image];
 		release_locked(sc, image);
 	} else {
 		/* MAILBOX: a newer frame replaces the waiting one at once, so its
 		 * image is free for the application without waiting for a refresh. */
-		while (sc->mode == VK_PRESENT_MODE_MAILBOX_KHR && sc->queue_count) {
+		while (sc->frame_mode[image] == VK_PRESENT_MODE_MAILBOX_KHR && sc->queue_count) {
 			release_locked(sc, sc->queue[sc->queue_head]);
 			sc->frames_dropped++;
 			sc->queue_head = (sc->queue_head + 1) % TETHER_SWAPCHAIN_MAX_IMAGES;
@@ -231,6 +235,12 @@ static void swapchain_free(struct tether_icd_swapchain *sc)
 	free(sc);
 }
 
+/* The modes the presenter implements; anything else is shown as FIFO. */
+static VkPresentModeKHR present_mode(VkPresentModeKHR m)
+{
+	return m == VK_PRESENT_MODE_MAILBOX_KHR || m == VK_PRESENT_MODE_IMMEDIATE_KHR ? m : VK_PRESENT_MODE_FIFO_KHR;
+}
+
 static bool format_ok(VkFormat f)
 {
 	return f == VK_FORMAT_B8G8R8A8_UNORM || f == VK_FORMAT_B8G8R8A8_SRGB;
@@ -272,9 +282,7 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateSwapchainKHR(VkDevice device,
 	sc->frames = frames;
 	sc->extent = ci->imageExtent;
 	sc->format = ci->imageFormat;
-	sc->mode = ci->presentMode;
-	if (sc->mode != VK_PRESENT_MODE_MAILBOX_KHR && sc->mode != VK_PRESENT_MODE_IMMEDIATE_KHR)
-		sc->mode = VK_PRESENT_MODE_FIFO_KHR;
+	sc->mode = present_mode(ci->presentMode);
 	sc->image_count = ci->minImageCount < 2 ? 2 : ci->minImageCount;
 	if (sc->image_count > TETHER_SWAPCHAIN_MAX_IMAGES)
 		sc->image_count = TETHER_SWAPCHAIN_MAX_IMAGES;
@@ -484,6 +492,17 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_QueuePresentKHR(VkQueue queue, const V
 	desc.wait_count = pi->waitSemaphoreCount;
 	for (uint32_t i = 0; i < pi->waitSemaphoreCount; i++)
 		desc.waits[i] = (uint64_t)(uintptr_t)pi->pWaitSemaphores[i];
+	const VkPresentIdKHR *ids = NULL;
+	const VkSwapchainPresentFenceInfoEXT *fences = NULL;
+	const VkSwapchainPresentModeInfoEXT *modes = NULL;
+	for (const VkBaseInStructure *in = pi->pNext; in; in = in->pNext) {
+		if (in->sType == VK_STRUCTURE_TYPE_PRESENT_ID_KHR)
+			ids = (const VkPresentIdKHR *)in;
+		else if (in->sType == VK_STRUCTURE_TYPE_SWAPCHAIN_PRESENT_FENCE_INFO_EXT)
+			fences = (const VkSwapchainPresentFenceInfoEXT *)in;
+		else if (in->sType == VK_STRUCTURE_TYPE_SWAPCHAIN_PRESENT_MODE_INFO_EXT)
+			modes = (const VkSwapchainPresentModeInfoEXT *)in;
+	}
 	VkResult worst = VK_SUCCESS;
 	const uint64_t now = tether_time_ns();
 	for (uint32_t i = 0; i < pi->swapchainCount; i++) {
@@ -501,7 +520,15 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_QueuePresentKHR(VkQueue queue, const V
 			 * the semaphore waits must happen, and the frame is shown as is. */
 			sc->state[image] = TETHER_IMAGE_PRESENTED;
 			sc->present_ns[image] = now;
-			desc.items[desc.count++] = (struct tether_present_item){sc->id, image, ++sc->next_seq};
+			sc->present_id[image] =
+				ids && ids->pPresentIds && i < ids->swapchainCount ? ids->pPresentIds[i] : 0;
+			/* VK_EXT_swapchain_maintenance1: every mode is compatible with every
+			 * other here (the presenter paces each frame by its own mode). */
+			sc->frame_mode[image] = modes && i < modes->swapchainCount ? present_mode(modes->pPresentModes[i])
+										     : sc->mode;
+			VkFence fence = fences && i < fences->swapchainCount ? fences->pFences[i] : VK_NULL_HANDLE;
+			desc.items[desc.count++] =
+				(struct tether_present_item){sc->id, image, ++sc->next_seq, (uint64_t)(uintptr_t)fence};
 		}
 		tether_mutex_unlock(&sc->lock);
 		if (pi->pResults)
@@ -520,4 +547,62 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_QueuePresentKHR(VkQueue queue, const V
 	VkResult r = tether_icd_conn_flush_locked(c);
 	tether_icd_conn_unlock(c);
 	return r != VK_SUCCESS ? r : worst;
+}
+
+/* VK_KHR_present_wait: the client sees each frame reach the window, so the
+ * wait is for exactly that (a frame replaced in MAILBOX counts once a later
+ * one is shown, as its id is then below the shown one's). */
+VKAPI_ATTR VkResult VKAPI_CALL tether_icd_WaitForPresentKHR(VkDevice device, VkSwapchainKHR swapchain,
+							    uint64_t presentId, uint64_t timeout)
+{
+	struct tether_icd_swapchain *sc = swapchain_from(swapchain);
+	const uint64_t start = tether_time_ns();
+	const uint64_t deadline = timeout > UINT64_MAX - start ? UINT64_MAX : start + timeout;
+	VkResult r;
+	tether_mutex_lock(&sc->lock);
+	for (;;) {
+		if (sc->present_id_done >= presentId) {
+			r = VK_SUCCESS;
+			break;
+		}
+		if (sc->status != VK_SUCCESS) {
+			r = sc->status;
+			break;
+		}
+		uint64_t now = tether_time_ns();
+		if (now >= deadline) {
+			r = VK_TIMEOUT;
+			break;
+		}
+		tether_cond_timedwait(&sc->changed, &sc->lock, deadline - now);
+	}
+	tether_mutex_unlock(&sc->lock);
+	return r;
+}
+
+void tether_icd_after_GetPhysicalDeviceFeatures2(VkPhysicalDevice physicalDevice, VkPhysicalDeviceFeatures2 *pFeatures)
+{
+	for (VkBaseOutStructure *o = (VkBaseOutStructure *)pFeatures->pNext; o; o = o->pNext) {
+		if (o->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_ID_FEATURES_KHR)
+			((VkPhysicalDevicePresentIdFeaturesKHR *)o)->presentId = VK_TRUE;
+		else if (o->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR)
+			((VkPhysicalDevicePresentWaitFeaturesKHR *)o)->presentWait = VK_TRUE;
+		else if (o->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SWAPCHAIN_MAINTENANCE_1_FEATURES_EXT)
+			((VkPhysicalDeviceSwapchainMaintenance1FeaturesEXT *)o)->swapchainMaintenance1 = VK_TRUE;
+	}
+}
+
+/* VK_EXT_swapchain_maintenance1: acquired images given back unpresented. */
+VKAPI_ATTR VkResult VKAPI_CALL tether_icd_ReleaseSwapchainImagesEXT(VkDevice device,
+								    const VkReleaseSwapchainImagesInfoEXT *pReleaseInfo)
+{
+	struct tether_icd_swapchain *sc = swapchain_from(pReleaseInfo->swapchain);
+	tether_mutex_lock(&sc->lock);
+	for (uint32_t i = 0; i < pReleaseInfo->imageIndexCount; i++) {
+		uint32_t image = pReleaseInfo->pImageIndices[i];
+		if (image < sc->image_count && sc->state[image] == TETHER_IMAGE_ACQUIRED)
+			release_locked(sc, image);
+	}
+	tether_mutex_unlock(&sc->lock);
+	return VK_SUCCESS;
 }

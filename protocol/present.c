@@ -92,6 +92,7 @@ void tether_present_desc_encode(struct tether_encoder *e, const struct tether_pr
 		tether_enc_u64(e, p->items[i].swapchain);
 		tether_enc_u32(e, p->items[i].image);
 		tether_enc_u64(e, p->items[i].seq);
+		tether_enc_handle(e, VK_OBJECT_TYPE_FENCE, p->items[i].fence);
 	}
 }
 
@@ -115,6 +116,7 @@ bool tether_present_desc_decode(struct tether_decoder *d, struct tether_present_
 		p->items[i].swapchain = tether_dec_u64(d);
 		p->items[i].image = tether_dec_u32(d);
 		p->items[i].seq = tether_dec_u64(d);
+		p->items[i].fence = tether_dec_handle(d, VK_OBJECT_TYPE_FENCE, true);
 	}
 	return !d->fatal;
 }

@@ -58,7 +58,8 @@ bool tether_swapchain_desc_decode(struct tether_decoder *d, struct tether_swapch
 struct tether_present_item {
 	uint64_t swapchain;
 	uint32_t image;
-	uint64_t seq; /* the client's frame number, returned in the FRAME */
+	uint64_t seq;   /* the client's frame number, returned in the FRAME */
+	uint64_t fence; /* VK_EXT_swapchain_maintenance1 present fence (id / handle), or 0 */
 };
 
 /* TETHER_CMD_PRESENT arguments. */

@@ -354,6 +354,13 @@ static void own_present(struct tether_srv_session *s, struct tether_decoder *d)
 		}
 		if (job.status != VK_SUCCESS)
 			tether_srv_async_error(s, "vkQueuePresentKHR", job.status);
+		if (p.items[k].fence) {
+			/* The present fence: signalled once the semaphores are waited on and
+			 * the image is copied out, i.e. after everything submitted so far. */
+			VkResult r = qt->dt.QueueSubmit(queue, 0, NULL, (VkFence)(uintptr_t)p.items[k].fence);
+			if (r != VK_SUCCESS)
+				tether_srv_async_error(s, "vkQueuePresentKHR (present fence)", r);
+		}
 		tether_srv_frame_pipeline_push(s->frame_pipeline, &job);
 	}
 }

@@ -20,3 +20,11 @@ export VK_DRIVER_FILES=$P/share/vulkan/icd.d/tether_icd.json TETHER_SERVER=unix:
 "$P/bin/tether" info
 echo "running a 16M-float SAXPY through the tether ICD:"
 build/tests/apps/compute_saxpy build/saxpy.out
+# A windowed program: vkcube renders on the served GPU and its frames come
+# back into its window (this display, or a private Xvfb when there is none).
+echo "running vkcube through the tether ICD for 300 frames:"
+if [ -n "${DISPLAY:-}" ]; then
+	TETHER_LOG=info vkcube --c 300 2>&1 | grep -E "swapchain|error" || true
+else
+	TETHER_LOG=info xvfb-run -a vkcube --c 300 2>&1 | grep -E "swapchain|error" || true
+fi

@@ -48,7 +48,13 @@ DENIED_EXTENSION_PATTERNS = (r'^VK_KHR_video', r'^VK_EXT_video', r'^VK_NV_optica
 ICD_WSI_EXTENSIONS = (
     'VK_KHR_surface', 'VK_KHR_xcb_surface', 'VK_KHR_xlib_surface', 'VK_KHR_wayland_surface',
     'VK_EXT_headless_surface', 'VK_KHR_get_surface_capabilities2', 'VK_KHR_swapchain',
+    'VK_KHR_present_id', 'VK_KHR_present_wait', 'VK_EXT_surface_maintenance1',
+    'VK_EXT_swapchain_maintenance1',
 )
+
+# Generated ICD entry points followed by the ICD's own `tether_icd_after_<Name>`:
+# the feature queries also answer for the extensions the ICD implements.
+ICD_AFTER = {'vkGetPhysicalDeviceFeatures2'}
 
 # Commands the ICD turns into other commands: they never cross the wire.
 # Template updates become vkUpdateDescriptorSets / vkCmdPushDescriptorSetKHR

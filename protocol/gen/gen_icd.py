@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from registry import Registry  # noqa: E402
-from exceptions import ICD_HAND_WRITTEN, CACHED_QUERIES  # noqa: E402
+from exceptions import ICD_HAND_WRITTEN, CACHED_QUERIES, ICD_AFTER  # noqa: E402
 from gen_protocol import HEADER, write, param_role, is_sync, params_decl  # noqa: E402
 
 LEVEL = {'VkInstance': 'TETHER_ICD_LEVEL_INSTANCE', 'VkPhysicalDevice': 'TETHER_ICD_LEVEL_PHYSICAL_DEVICE',
@@ -86,6 +86,8 @@ def gen_entry(reg, cmd):
         body.append('\t\tr_ = %s;' % fv)
     body += ['\t}', '}',
              'tether_icd_conn_unlock(c_);']
+    if cmd.name in ICD_AFTER:
+        body.append('tether_icd_after_%s(%s);' % (cmd.name[2:], args))
     if ret != 'void':
         body.append('return r_;')
     out += ['\t' + l for l in body] + ['}', '']
@@ -127,6 +129,9 @@ def main():
          'extern const unsigned tether_icd_entrypoint_count;', '']
     for c in cmds + [reg.commands['vkGetInstanceProcAddr'], reg.commands['vkGetDeviceProcAddr']]:
         h.append('VKAPI_ATTR %s VKAPI_CALL %s(%s);' % (c.ret, fn_name(c), params_decl(c)))
+    for name in sorted(ICD_AFTER):
+        c_ = reg.commands[name]
+        h.append('void tether_icd_after_%s(%s);' % (name[2:], params_decl(c_)))
     # Window-system commands: written by hand in icd/wsi_*.c, declared here.
     wsi = wsi_commands(reg)
     h += ['', '/* Window-system integration, implemented in icd/wsi_*.c. */']

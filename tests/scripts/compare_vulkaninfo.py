@@ -24,6 +24,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tetherd_harness as th  # noqa: E402
 import carried  # noqa: E402
+from carried import gen_exceptions  # noqa: E402
 
 _EXT_RE = re.compile(r"^\t(VK_\w+)\s+: extension revision")
 _API_RE = re.compile(r"^\tapiVersion\s+=\s+(\d+)\.(\d+)\.(\d+)")
@@ -44,8 +45,12 @@ def extension_rules(n_block, t_block, failures):
     model = carried_model()
     n_exts = set(m.group(1) for m in map(_EXT_RE.match, n_block) if m)
     t_exts = set(m.group(1) for m in map(_EXT_RE.match, t_block) if m)
+    icd_own = icd_extensions(n_exts, t_exts)
     for name in sorted(t_exts - n_exts):
-        failures.append("tether offers %s, which the server's GPU does not have" % name)
+        if name in icd_own:
+            th.log("offered by the ICD itself: %-30s presentation is the client's (docs/PRESENTATION.md)" % name)
+        else:
+            failures.append("tether offers %s, which the server's GPU does not have" % name)
     missing = sorted(n_exts - t_exts)
     for name in missing:
         why = model.why_not(name)
@@ -56,11 +61,15 @@ def extension_rules(n_block, t_block, failures):
     rules = []
     if missing:
         names = "|".join(map(re.escape, missing))
-        structs = [s for s, e in model.struct_ext.items() if e in missing]
         rules.append(("uncarried-extensions", None, re.compile(r"^\t(%s)\s+:" % names),
                       "extensions tether's protocol cannot carry (reasons logged above)"))
+    if icd_own:
+        names = "|".join(map(re.escape, sorted(icd_own)))
+        rules.append(("icd-extensions", None, re.compile(r"^\t(%s)\s+:" % names),
+                      "presentation extensions the ICD implements itself (logged above)"))
+    if missing or icd_own:
         rules.append(("extension-count", None, re.compile(r"^Device Extensions: count = \d+$"),
-                      "the count differs by exactly the extensions not offered"))
+                      "the count differs by exactly the extensions not offered or the ICD's own"))
     # The protocol is built from one vk.xml: a newer server is offered as the
     # newest core version tether carries.
     n_api = next((m for m in map(_API_RE.match, n_block) if m), None)
@@ -77,14 +86,21 @@ def extension_rules(n_block, t_block, failures):
     return [(n, s, l, w) for n, s, l, w in rules]
 
 
+def icd_extensions(n_exts, t_exts):
+    """Device extensions tether offers though the server lacks them: the
+    presentation extensions the ICD implements on the client."""
+    return (t_exts - n_exts) & set(gen_exceptions.ICD_WSI_EXTENSIONS)
+
+
 def uncarried_structs(n_block, t_block):
     """Names of structs (feature/property sections, also nested in queue
-    families) that belong to extensions the server has and tether does not offer."""
+    families) that belong to extensions the server has and tether does not
+    offer, or that tether's ICD offers on its own."""
     model = carried_model()
     n_exts = set(m.group(1) for m in map(_EXT_RE.match, n_block) if m)
     t_exts = set(m.group(1) for m in map(_EXT_RE.match, t_block) if m)
-    missing = n_exts - t_exts
-    return set(s for s, e in model.struct_ext.items() if e in missing)
+    differ = (n_exts - t_exts) | icd_extensions(n_exts, t_exts)
+    return set(s for s, e in model.struct_ext.items() if e in differ)
 
 
 def drop_struct_blocks(lines, names):
@@ -136,7 +152,7 @@ EXCLUSIONS = [
     ("device-group-present", r"^Device Groups:",
      r"^(\tPresent Capabilities|\t\t.+\(ID: \d+\):$|\t\t\tCan present images|\t\t\t\t.+\(ID: \d+\)$"
      r"|\t\tPresent modes: count|\t\t\tDEVICE_GROUP_PRESENT_MODE_)",
-     "device-group present capabilities need VK_KHR_device_group's surface queries (presentation)"),
+     "device-group present capabilities need a surface: natively the X11/driver WSI, through tether the ICD"),
 ]
 
 _GPU_RE = re.compile(r"^GPU(\d+):$")
