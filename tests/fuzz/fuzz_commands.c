@@ -11,6 +11,7 @@
 
 #include "fuzz_util.h"
 #include "protocol/memory_sync.h"
+#include "protocol/present.h"
 #include "tether_fuzz_checks.h"
 #include "tether_wire_tests.h"
 
@@ -71,12 +72,38 @@ static void memory_write(struct tether_decoder *d)
 	tether_memsync_apply(d, mapped, snapshot, MAPPED_SIZE, base, false);
 }
 
+/* tetherd's presentation commands (server/exec_swapchain.c): what their
+ * decoders accept stays within the bounds the handlers index with. */
+static bool present_command(uint32_t id, struct tether_decoder *d)
+{
+	tether_dec_u32(d);
+	tether_dec_u32(d);
+	if (id == TETHER_CMD_SWAPCHAIN_CREATE) {
+		struct tether_swapchain_desc desc;
+		if (tether_swapchain_desc_decode(d, &desc) &&
+		    (desc.image_count == 0 || desc.image_count > TETHER_SWAPCHAIN_MAX_IMAGES ||
+		     desc.family_count > TETHER_SWAPCHAIN_MAX_FAMILIES ||
+		     desc.view_format_count > TETHER_SWAPCHAIN_MAX_VIEW_FORMATS || !desc.width ||
+		     desc.width > TETHER_SWAPCHAIN_MAX_EXTENT || !desc.height ||
+		     desc.height > TETHER_SWAPCHAIN_MAX_EXTENT))
+			abort();
+	} else if (id == TETHER_CMD_PRESENT) {
+		struct tether_present_desc p;
+		if (tether_present_desc_decode(d, &p) &&
+		    (p.count == 0 || p.count > TETHER_PRESENT_MAX_SWAPCHAINS || p.wait_count > TETHER_PRESENT_MAX_WAITS))
+			abort();
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* Decodes one whole command (its 8-byte header and body); false ends the batch. */
 static bool decode_command(uint32_t id, const uint8_t *cmd, size_t size)
 {
 	const struct tether_command_info *info = tether_command_find(id);
 	const struct tether_wire_case *c = info ? case_of[info - tether_commands] : NULL;
-	if (!c && id != TETHER_CMD_MEMORY_WRITE)
+	if (!c && id != TETHER_CMD_MEMORY_WRITE && id != TETHER_CMD_SWAPCHAIN_CREATE && id != TETHER_CMD_PRESENT)
 		return false; /* tetherd: "unknown command id" */
 	uint8_t *copy = tether_fuzz_copy(cmd, size);
 	struct tether_decoder d;
@@ -95,11 +122,11 @@ static bool decode_command(uint32_t id, const uint8_t *cmd, size_t size)
 			abort();
 		}
 		free(args);
-	} else {
+	} else if (!present_command(id, &d)) {
 		memory_write(&d);
 	}
 	if (verbose)
-		fprintf(stderr, "%s: %s\n", c ? c->name : "TETHER_CMD_MEMORY_WRITE",
+		fprintf(stderr, "%s: %s\n", c ? c->name : "tether command",
 			d.fatal ? d.error : "accepted");
 	/* The decoder's contract: a failure says why and stops the stream. */
 	if (d.fatal && (!d.error || d.cur != d.end))
