@@ -3,12 +3,15 @@
  * reads the window back with xcb_get_image, so the same program judges lavapipe's
  * own WSI natively and tether's ICD (frames crossing the link) alike.
  *
- *   wsi_present [--size WxH] [--spec-timing] [CHECK...]
+ *   wsi_present [--size WxH] [--spec-timing] [--require-present-wait] [CHECK...]
  *   wsi_present --no-destroy
  *
- * CHECK is queries, present-modes, acquire or resize (default: all, in that
- * order). --no-destroy presents a few frames and returns from main with the
- * swapchain, surface, device and instance still alive. Exit status 0 = passed. */
+ * CHECK is queries, present-modes, acquire, resize or present-wait (default:
+ * all, in that order). present-wait enables VK_KHR_present_id and
+ * VK_KHR_present_wait where the device offers them and passes with a note where
+ * it does not, unless --require-present-wait. --no-destroy presents a few
+ * frames and returns from main with the swapchain, surface, device and instance
+ * still alive. Exit status 0 = passed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +31,9 @@ struct options {
     /* Enforce what Mesa's software X11 path cannot do on Xvfb: FIFO paced by
      * the refresh rate, finite-timeout acquires that wait and say VK_TIMEOUT. */
     bool spec_timing;
+    /* Fail the present-wait check when the device lacks present id/wait
+     * (tether's ICD implements both; Mesa 22.3's lavapipe has neither). */
+    bool require_present_wait;
 };
 
 /* A solid color for frame @frame of series @series; green is never 0. */
@@ -392,6 +398,146 @@ static void check_resize(struct wsi_target *t, const struct options *opt)
     printf("PASS resize\n");
 }
 
+/* VK_KHR_present_wait check: frames per present mode, ids 1..PRESENT_WAIT_FRAMES. */
+#define PRESENT_WAIT_FRAMES 30
+/* A presented frame: FIFO shows one per refresh with up to imageCount - 1
+ * queued ahead, so 2 s is tens of refreshes even on a loaded machine. */
+#define PRESENT_WAIT_TIMEOUT_NS (2ull * 1000000000)
+/* An id never presented: the wait must last its whole timeout; >= 45 ms is
+ * required, leaving 5 ms for the implementation's clock and ours to disagree. */
+#define NEVER_PRESENTED_TIMEOUT_NS (50ull * 1000000)
+
+/* vkWaitForPresentKHR on @sc for @id; stores how long it took in @waited_s. */
+static VkResult wait_for_present(struct wsi_target *t, struct wsi_swapchain *sc, uint64_t id,
+                                 uint64_t timeout_ns, double *waited_s)
+{
+    const double t0 = vkapp_now();
+    VkResult r = t->wait_for_present(t->app.device, sc->swapchain, id, timeout_ns);
+    *waited_s = vkapp_now() - t0;
+    return r;
+}
+
+/* What a read-back color is, for a failure message: frame k of @series, the
+ * background, or neither. */
+static void describe_color(uint32_t series, uint32_t rgb, int tolerance, char *out, size_t size)
+{
+    if (rgb == BACKGROUND_RGB) {
+        snprintf(out, size, "the window background: nothing presented yet");
+        return;
+    }
+    for (uint32_t k = 1; k <= PRESENT_WAIT_FRAMES; k++) {
+        const uint32_t want = frame_rgb(series, k);
+        bool same = true;
+        for (int c = 0; c < 3; c++)
+            same = same && abs((int)((rgb >> (8 * c)) & 0xff) -
+                               (int)((want >> (8 * c)) & 0xff)) <= tolerance;
+        if (same) {
+            snprintf(out, size, "frame %u's color", k);
+            return;
+        }
+    }
+    snprintf(out, size, "no frame's color");
+}
+
+/* PRESENT_WAIT_FRAMES frames in @mode with present ids 1..N, each waited for
+ * and then found in the window; then waits for ids reached and never presented. */
+static void present_wait_mode(struct wsi_target *t, VkPresentModeKHR mode, uint32_t series)
+{
+    const char *name = wsi_present_mode_name(mode);
+    struct wsi_swapchain sc;
+    wsi_swapchain_create(t, &sc, mode, 0, VK_NULL_HANDLE);
+    const int tolerance = wsi_color_tolerance(&sc);
+    double waited, longest = 0.0, total = 0.0;
+    VkResult r;
+    for (uint32_t k = 1; k <= PRESENT_WAIT_FRAMES; k++) {
+        const uint32_t rgb = frame_rgb(series, k);
+        /* VkPresentIdKHR: each id must be greater than the swapchain's previous
+         * ones (VUID-VkPresentIdKHR-presentIds-04999); a fresh swapchain per
+         * mode lets every mode count from 1. */
+        r = wsi_frame_id(t, &sc, rgb, k);
+        APP_CHECK(r == VK_SUCCESS, "%s frame %u: %s with an unchanged window", name, k,
+                  wsi_result_name(r));
+        r = wait_for_present(t, &sc, k, PRESENT_WAIT_TIMEOUT_NS, &waited);
+        APP_CHECK(r == VK_SUCCESS, "%s: vkWaitForPresentKHR(id %u, 2 s) returned %s after "
+                  "%.1f ms", name, k, wsi_result_name(r), waited * 1e3);
+        /* present wait: the call returns once the frame with that id (or a
+         * later one) has been presented, i.e. is in the window. No later frame
+         * exists yet, so the window must show frame k itself: one read back,
+         * no settling. */
+        struct wsi_window_mismatch m;
+        if (!wsi_window_wait_color(t->window, rgb, tolerance, 0.0, &m)) {
+            char what[64];
+            describe_color(series, m.first_rgb, tolerance, what, sizeof(what));
+            vkapp_fail(__FILE__, __LINE__,
+                       "%s: vkWaitForPresentKHR(id %u) returned VK_SUCCESS after %.1f ms, but "
+                       "the window does not show frame %u (#%06x) yet: %u of %ux%u pixels "
+                       "differ, first at (%u,%u) = #%06x (%s)", name, k, waited * 1e3, k, rgb,
+                       m.count, m.width, m.height, m.first_x, m.first_y, m.first_rgb, what);
+        }
+        longest = waited > longest ? waited : longest;
+        total += waited;
+    }
+
+    /* Ids already reached: timeout 0 cannot wait, so VK_SUCCESS there means
+     * the id was known reached; an older id with a long timeout returns at once. */
+    r = wait_for_present(t, &sc, PRESENT_WAIT_FRAMES, 0, &waited);
+    APP_CHECK(r == VK_SUCCESS, "%s: vkWaitForPresentKHR(id %d shown, timeout 0) returned %s",
+              name, PRESENT_WAIT_FRAMES, wsi_result_name(r));
+    r = wait_for_present(t, &sc, 1, PRESENT_WAIT_TIMEOUT_NS, &waited);
+    APP_CHECK(r == VK_SUCCESS && waited < 0.1, "%s: vkWaitForPresentKHR(id 1, long shown, 2 s) "
+              "returned %s after %.1f ms; expected VK_SUCCESS at once", name,
+              wsi_result_name(r), waited * 1e3);
+
+    /* An id never presented: VK_TIMEOUT, at once with timeout 0 and after the
+     * whole timeout otherwise ("VK_TIMEOUT ... the timeout has expired"). */
+    const uint64_t never = PRESENT_WAIT_FRAMES + 5;
+    r = wait_for_present(t, &sc, never, 0, &waited);
+    APP_CHECK(r == VK_TIMEOUT, "%s: vkWaitForPresentKHR(id %llu never presented, timeout 0) "
+              "returned %s after %.1f ms; expected VK_TIMEOUT", name,
+              (unsigned long long)never, wsi_result_name(r), waited * 1e3);
+    r = wait_for_present(t, &sc, never, NEVER_PRESENTED_TIMEOUT_NS, &waited);
+    APP_CHECK(r == VK_TIMEOUT && waited >= 0.045 && waited < 2.0,
+              "%s: vkWaitForPresentKHR(id %llu never presented, 50 ms) returned %s after "
+              "%.1f ms; expected VK_TIMEOUT after 50 ms", name, (unsigned long long)never,
+              wsi_result_name(r), waited * 1e3);
+    printf("%s: %u images, %d frames each waited for (mean %.1f ms, longest %.1f ms) and "
+           "then in the window; reached ids VK_SUCCESS at once; id %llu: VK_TIMEOUT after "
+           "%.1f ms\n", name, sc.image_count, PRESENT_WAIT_FRAMES,
+           total / PRESENT_WAIT_FRAMES * 1e3, longest * 1e3, (unsigned long long)never,
+           waited * 1e3);
+    wsi_swapchain_destroy(t, &sc);
+}
+
+/* VK_KHR_present_wait: vkWaitForPresentKHR(id) returns once that frame is in
+ * the window, in FIFO, IMMEDIATE and MAILBOX (each where the surface offers it). */
+static void check_present_wait(struct wsi_target *t, const struct options *opt)
+{
+    if (!t->present_wait) {
+        APP_CHECK(!opt->require_present_wait, "present-wait required (--require-present-wait), "
+                  "but %s", t->present_wait_missing);
+        /* Debian 12's lavapipe (Mesa 22.3) offers neither extension. */
+        printf("note: present wait not checked: %s\n", t->present_wait_missing);
+        printf("PASS present-wait (not offered here)\n");
+        return;
+    }
+    static const VkPresentModeKHR wanted[] = {
+        VK_PRESENT_MODE_FIFO_KHR, VK_PRESENT_MODE_IMMEDIATE_KHR, VK_PRESENT_MODE_MAILBOX_KHR,
+    };
+    VkPresentModeKHR modes[16];
+    const uint32_t nmodes = surface_present_modes(t, modes, 16);
+    for (uint32_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+        bool offered = false;
+        for (uint32_t j = 0; j < nmodes; j++)
+            offered = offered || modes[j] == wanted[i];
+        if (offered)
+            present_wait_mode(t, wanted[i], i);
+        else
+            printf("note: surface does not offer %s; present wait not checked in it\n",
+                   wsi_present_mode_name(wanted[i]));
+    }
+    printf("PASS present-wait\n");
+}
+
 /* Presents a few frames and leaves everything alive: exit must still be clean
  * (the driver's exit-time teardown, and through tether the server session
  * ending with objects still in its tables). */
@@ -401,7 +547,7 @@ static int run_no_destroy(const struct options *opt)
     static struct wsi_target target;
     static struct wsi_swapchain sc;
     wsi_window_open(&window, opt->width, opt->height, BACKGROUND_RGB);
-    wsi_target_init(&target, &window, "wsi_present --no-destroy");
+    wsi_target_init(&target, &window, "wsi_present --no-destroy", 0);
     wsi_swapchain_create(&target, &sc, VK_PRESENT_MODE_FIFO_KHR, 0, VK_NULL_HANDLE);
     for (uint32_t f = 0; f < 10; f++)
         APP_CHECK(wsi_frame(&target, &sc, frame_rgb(4, f)) == VK_SUCCESS, "frame %u", f);
@@ -433,26 +579,36 @@ int main(int argc, char **argv)
             parse_size(argv[++i], &opt);
         else if (!strcmp(argv[i], "--spec-timing"))
             opt.spec_timing = true;
+        else if (!strcmp(argv[i], "--require-present-wait"))
+            opt.require_present_wait = true;
         else if (!strcmp(argv[i], "--no-destroy"))
             no_destroy = true;
         else if (argv[i][0] != '-' && nchecks < 8)
             checks[nchecks++] = argv[i];
         else
             vkapp_fail(__FILE__, __LINE__, "usage: %s [--size WxH] [--spec-timing] "
-                       "[--no-destroy] [queries|present-modes|acquire|resize...]", argv[0]);
+                       "[--require-present-wait] [--no-destroy] "
+                       "[queries|present-modes|acquire|resize|present-wait...]", argv[0]);
     }
     if (no_destroy)
         return run_no_destroy(&opt);
     if (nchecks == 0) {
-        static const char *const all[] = {"queries", "present-modes", "acquire", "resize"};
-        for (nchecks = 0; nchecks < 4; nchecks++)
+        static const char *const all[] = {"queries", "present-modes", "acquire", "resize",
+                                          "present-wait"};
+        for (nchecks = 0; nchecks < 5; nchecks++)
             checks[nchecks] = all[nchecks];
     }
+    /* Present id and present wait are enabled only for the check that uses
+     * them: the other checks run on a device with VK_KHR_swapchain alone. */
+    unsigned flags = 0;
+    for (int i = 0; i < nchecks; i++)
+        if (!strcmp(checks[i], "present-wait"))
+            flags |= WSI_TARGET_PRESENT_WAIT;
 
     struct wsi_window window;
     struct wsi_target target;
     wsi_window_open(&window, opt.width, opt.height, BACKGROUND_RGB);
-    wsi_target_init(&target, &window, "wsi_present");
+    wsi_target_init(&target, &window, "wsi_present", flags);
     for (int i = 0; i < nchecks; i++) {
         if (!strcmp(checks[i], "queries"))
             check_queries(&target);
@@ -462,6 +618,8 @@ int main(int argc, char **argv)
             check_acquire(&target, &opt);
         else if (!strcmp(checks[i], "resize"))
             check_resize(&target, &opt);
+        else if (!strcmp(checks[i], "present-wait"))
+            check_present_wait(&target, &opt);
         else
             vkapp_fail(__FILE__, __LINE__, "unknown check %s", checks[i]);
     }

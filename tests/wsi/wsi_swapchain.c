@@ -66,7 +66,88 @@ static void instance_create(struct vkapp *app, const char *name)
     fflush(stdout);
 }
 
-void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char *name)
+/* Whether the device has VK_KHR_present_id and VK_KHR_present_wait with their
+ * features; when not, writes why into t->present_wait_missing. The feature
+ * structs are chained only where both extensions are offered: elsewhere the
+ * driver would skip them unread and the answer would mean nothing. */
+static bool present_wait_offered(struct wsi_target *t)
+{
+    const bool has_id = vkapp_has_extension(&t->app, VK_KHR_PRESENT_ID_EXTENSION_NAME);
+    const bool has_wait = vkapp_has_extension(&t->app, VK_KHR_PRESENT_WAIT_EXTENSION_NAME);
+    if (!has_id || !has_wait) {
+        snprintf(t->present_wait_missing, sizeof(t->present_wait_missing),
+                 "the device does not offer both (%s: %s, %s: %s)",
+                 VK_KHR_PRESENT_ID_EXTENSION_NAME, has_id ? "offered" : "not offered",
+                 VK_KHR_PRESENT_WAIT_EXTENSION_NAME, has_wait ? "offered" : "not offered");
+        return false;
+    }
+    VkPhysicalDevicePresentWaitFeaturesKHR wait = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR,
+    };
+    VkPhysicalDevicePresentIdFeaturesKHR id = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_ID_FEATURES_KHR,
+        .pNext = &wait,
+    };
+    VkPhysicalDeviceFeatures2 f2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+        .pNext = &id,
+    };
+    vkGetPhysicalDeviceFeatures2(t->app.physical_device, &f2);
+    if (!id.presentId || !wait.presentWait) {
+        snprintf(t->present_wait_missing, sizeof(t->present_wait_missing),
+                 "the device offers both extensions but reports presentId %u, presentWait %u",
+                 id.presentId, wait.presentWait);
+        return false;
+    }
+    return true;
+}
+
+/* The device: VK_KHR_swapchain, plus present id and present wait (extensions
+ * and features) when @flags asks and the device has them. VK_KHR_present_wait
+ * requires VK_KHR_present_id and VK_KHR_swapchain (its extension dependencies). */
+static void device_create(struct wsi_target *t, unsigned flags)
+{
+    APP_CHECK(vkapp_has_extension(&t->app, VK_KHR_SWAPCHAIN_EXTENSION_NAME),
+              "device does not offer VK_KHR_swapchain");
+    static const char *const dev_ext[] = {
+        VK_KHR_SWAPCHAIN_EXTENSION_NAME,
+        VK_KHR_PRESENT_ID_EXTENSION_NAME,
+        VK_KHR_PRESENT_WAIT_EXTENSION_NAME,
+    };
+    snprintf(t->present_wait_missing, sizeof(t->present_wait_missing), "not asked for");
+    t->present_wait = (flags & WSI_TARGET_PRESENT_WAIT) && present_wait_offered(t);
+    VkPhysicalDevicePresentWaitFeaturesKHR wait = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR,
+        .presentWait = VK_TRUE,
+    };
+    VkPhysicalDevicePresentIdFeaturesKHR id = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_ID_FEATURES_KHR,
+        .pNext = &wait,
+        .presentId = VK_TRUE,
+    };
+    VkPhysicalDeviceFeatures2 f2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+        .pNext = &id,
+    };
+    vkapp_device_create(&t->app, &(struct vkapp_device_options){
+        .queue_flags = VK_QUEUE_GRAPHICS_BIT,
+        .features = t->present_wait ? &f2 : NULL,
+        .extensions = dev_ext,
+        .extension_count = t->present_wait ? 3 : 1,
+    });
+    if (!t->present_wait)
+        return;
+    t->present_wait_missing[0] = '\0';
+    /* A device-level command of an extension: the loader exports none, so it
+     * comes from vkGetDeviceProcAddr (which goes straight to the driver). */
+    t->wait_for_present =
+        (PFN_vkWaitForPresentKHR)vkGetDeviceProcAddr(t->app.device, "vkWaitForPresentKHR");
+    APP_CHECK(t->wait_for_present, "vkGetDeviceProcAddr(vkWaitForPresentKHR) is NULL with "
+              "VK_KHR_present_wait enabled");
+}
+
+void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char *name,
+                     unsigned flags)
 {
     memset(t, 0, sizeof(*t));
     t->window = window;
@@ -79,14 +160,7 @@ void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char
     };
     VK_CHECK(vkCreateXcbSurfaceKHR(t->app.instance, &sci, NULL, &t->surface));
 
-    static const char *const dev_ext[] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
-    APP_CHECK(vkapp_has_extension(&t->app, VK_KHR_SWAPCHAIN_EXTENSION_NAME),
-              "device does not offer VK_KHR_swapchain");
-    vkapp_device_create(&t->app, &(struct vkapp_device_options){
-        .queue_flags = VK_QUEUE_GRAPHICS_BIT,
-        .extensions = dev_ext,
-        .extension_count = 1,
-    });
+    device_create(t, flags);
 
     VkCommandPoolCreateInfo cpci = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -305,9 +379,25 @@ void wsi_submit(struct wsi_target *t, VkCommandBuffer cmd, VkSemaphore wait, VkS
 VkResult wsi_present(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
                      VkSemaphore wait)
 {
+    return wsi_present_id(t, sc, image, wait, 0);
+}
+
+VkResult wsi_present_id(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
+                        VkSemaphore wait, uint64_t present_id)
+{
+    /* VkPresentIdKHR may be chained only with VK_KHR_present_id enabled; an id
+     * of 0 would mean "no id" anyway, so leave the struct out then. */
+    APP_CHECK(!present_id || t->present_wait, "present id %llu without VK_KHR_present_id",
+              (unsigned long long)present_id);
+    const VkPresentIdKHR ids = {
+        .sType = VK_STRUCTURE_TYPE_PRESENT_ID_KHR,
+        .swapchainCount = 1,
+        .pPresentIds = &present_id,
+    };
     VkResult per_swapchain = VK_RESULT_MAX_ENUM;
     VkPresentInfoKHR pi = {
         .sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
+        .pNext = present_id ? &ids : NULL,
         .waitSemaphoreCount = wait ? 1 : 0,
         .pWaitSemaphores = &wait,
         .swapchainCount = 1,
@@ -328,6 +418,12 @@ static bool is_stale(VkResult r)
 }
 
 VkResult wsi_frame(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb)
+{
+    return wsi_frame_id(t, sc, rgb, 0);
+}
+
+VkResult wsi_frame_id(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb,
+                      uint64_t present_id)
 {
     const uint32_t slot = t->frame % WSI_FRAMES_IN_FLIGHT;
     VK_CHECK(vkWaitForFences(t->app.device, 1, &t->in_flight[slot], VK_TRUE, 10ull * 1000000000));
@@ -354,7 +450,7 @@ VkResult wsi_frame(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb)
     wsi_submit(t, cmd, t->acquired[slot], sc->rendered[image], t->in_flight[slot]);
     t->frame++;
 
-    VkResult present = wsi_present(t, sc, image, sc->rendered[image]);
+    VkResult present = wsi_present_id(t, sc, image, sc->rendered[image], present_id);
     APP_CHECK(present == VK_SUCCESS || is_stale(present), "vkQueuePresentKHR returned %s",
               wsi_result_name(present));
     return acquire != VK_SUCCESS ? acquire : present;

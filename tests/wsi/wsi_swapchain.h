@@ -1,7 +1,8 @@
 /* wsi_swapchain: the Vulkan side of tests/wsi/wsi_present.c. An instance with
- * VK_KHR_xcb_surface, a device with VK_KHR_swapchain (vkapp's device set-up),
- * the surface of a wsi_window, swapchains on it and a two-frames-in-flight loop
- * that clears each acquired image to one solid color and presents it. */
+ * VK_KHR_xcb_surface, a device with VK_KHR_swapchain (and, on request,
+ * VK_KHR_present_id + VK_KHR_present_wait; vkapp's device set-up), the surface
+ * of a wsi_window, swapchains on it and a two-frames-in-flight loop that clears
+ * each acquired image to one solid color and presents it. */
 #ifndef TETHER_TESTS_WSI_SWAPCHAIN_H
 #define TETHER_TESTS_WSI_SWAPCHAIN_H
 
@@ -14,6 +15,10 @@
 #define WSI_MAX_IMAGES 16
 #define WSI_FRAMES_IN_FLIGHT 2
 
+/* wsi_target_init() flag: enable VK_KHR_present_id and VK_KHR_present_wait
+ * (extensions and features) when the device offers them. */
+#define WSI_TARGET_PRESENT_WAIT 0x1u
+
 /* Instance, device and surface for one window, plus the frame loop's objects. */
 struct wsi_target {
     struct vkapp app;
@@ -24,6 +29,12 @@ struct wsi_target {
     VkFence in_flight[WSI_FRAMES_IN_FLIGHT];
     VkSemaphore acquired[WSI_FRAMES_IN_FLIGHT];
     uint32_t frame; /* frames recorded so far; picks the in-flight slot */
+    /* VK_KHR_present_id and VK_KHR_present_wait are enabled (asked for with
+     * WSI_TARGET_PRESENT_WAIT, both offered, presentId and presentWait true);
+     * when not, present_wait_missing says why. */
+    bool present_wait;
+    char present_wait_missing[160];
+    PFN_vkWaitForPresentKHR wait_for_present; /* NULL unless present_wait */
 };
 
 struct wsi_swapchain {
@@ -48,8 +59,12 @@ const char *wsi_present_mode_name(VkPresentModeKHR mode);
  * device (TETHER_TEST_DEVICE or the first), XCB surface of @window, device with
  * VK_KHR_swapchain on the first graphics queue family, and the frame loop's
  * command buffers, fences and semaphores. Prints "device: <name>". Exits on failure.
+ * @flags: WSI_TARGET_PRESENT_WAIT or 0. Without it the device has exactly
+ *         VK_KHR_swapchain; with it, present id and present wait are enabled
+ *         where offered (t->present_wait says whether they were).
  */
-void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char *name);
+void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char *name,
+                     unsigned flags);
 void wsi_target_destroy(struct wsi_target *t);
 
 /**
@@ -83,6 +98,11 @@ int wsi_color_tolerance(const struct wsi_swapchain *sc);
  */
 VkResult wsi_frame(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb);
 
+/* wsi_frame() whose present carries VkPresentIdKHR @present_id (0: no id, and
+ * no VkPresentIdKHR at all; non-zero needs t->present_wait). */
+VkResult wsi_frame_id(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb,
+                      uint64_t present_id);
+
 /* Submits @cmd (already recorded) waiting on @wait at TRANSFER (if not NULL),
  * signalling @signal (if not NULL) and @fence (if not NULL). */
 void wsi_submit(struct wsi_target *t, VkCommandBuffer cmd, VkSemaphore wait, VkSemaphore signal,
@@ -91,6 +111,10 @@ void wsi_submit(struct wsi_target *t, VkCommandBuffer cmd, VkSemaphore wait, VkS
 /* vkQueuePresentKHR of one image waiting on @wait; returns its result. */
 VkResult wsi_present(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
                      VkSemaphore wait);
+
+/* wsi_present() with VkPresentIdKHR @present_id chained (0: none). */
+VkResult wsi_present_id(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
+                        VkSemaphore wait, uint64_t present_id);
 
 VkFence wsi_fence_create(struct wsi_target *t);
 VkSemaphore wsi_semaphore_create(struct wsi_target *t);

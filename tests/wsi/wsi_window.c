@@ -192,7 +192,8 @@ bool wsi_window_wait_color(struct wsi_window *w, uint32_t rgb, int tolerance, do
         read_back(w, rgb, tolerance, m);
         if (m->count == 0)
             return true;
-        if (vkapp_now() > deadline)
+        /* >=: a settle_s of 0 is exactly one read back. */
+        if (vkapp_now() >= deadline)
             return false;
         usleep(20 * 1000);
     }

@@ -50,7 +50,8 @@ double wsi_window_refresh_hz(struct wsi_window *w);
  * @rgb:       expected 0xRRGGBB for every pixel
  * @tolerance: per-channel difference allowed (0 for UNORM formats)
  * @settle_s:  how long to keep reading: presentation may reach the window a
- *             little after vkQueuePresentKHR returned
+ *             little after vkQueuePresentKHR returned; 0 reads back once (for
+ *             what must already be there, e.g. after vkWaitForPresentKHR)
  * @out:       what the last read back found (may be NULL)
  *
  * Return: true when every pixel matched within @settle_s.
