@@ -91,6 +91,12 @@ struct tether_display_ops {
 	void (*stats)(struct tether_display *d, struct tether_display_stats *out);
 };
 
+/* Buffers in plain memory (headless; Wayland, which copies them into its
+ * wl_shm ring), for backends to share: wsi_headless.c. */
+VkResult tether_display_memory_buffer_create(struct tether_display *d, uint32_t width, uint32_t height,
+					     struct tether_display_buffer **out);
+void tether_display_memory_buffer_destroy(struct tether_display *d, struct tether_display_buffer *b);
+
 /* Head of every backend's display. */
 struct tether_display {
 	const struct tether_display_ops *ops;

@@ -52,8 +52,8 @@ static bool headless_supports_bgra8(struct tether_display *d)
 	return true;
 }
 
-static VkResult headless_buffer_create(struct tether_display *d, uint32_t width, uint32_t height,
-				       struct tether_display_buffer **out)
+VkResult tether_display_memory_buffer_create(struct tether_display *d, uint32_t width, uint32_t height,
+					     struct tether_display_buffer **out)
 {
 	struct tether_display_buffer *b;
 
@@ -75,7 +75,7 @@ static VkResult headless_buffer_create(struct tether_display *d, uint32_t width,
 	return VK_SUCCESS;
 }
 
-static void headless_buffer_destroy(struct tether_display *d, struct tether_display_buffer *b)
+void tether_display_memory_buffer_destroy(struct tether_display *d, struct tether_display_buffer *b)
 {
 	free(b->pixels);
 	free(b);
@@ -158,8 +158,8 @@ static const struct tether_display_ops headless_ops = {
 	.extent = headless_extent,
 	.refresh_mhz = headless_refresh_mhz,
 	.supports_bgra8 = headless_supports_bgra8,
-	.buffer_create = headless_buffer_create,
-	.buffer_destroy = headless_buffer_destroy,
+	.buffer_create = tether_display_memory_buffer_create,
+	.buffer_destroy = tether_display_memory_buffer_destroy,
 	.show = headless_show,
 	.wait_refresh = headless_wait_refresh,
 	.stats = headless_stats,

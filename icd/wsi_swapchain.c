@@ -235,6 +235,18 @@ static void swapchain_free(struct tether_icd_swapchain *sc)
 	free(sc);
 }
 
+/* The server frees the swapchain's images once its frames in flight are sent. */
+static void send_destroy(VkDevice device, struct tether_icd_swapchain *sc)
+{
+	struct tether_icd_conn *c = tether_icd_conn_of(device);
+	struct tether_encoder *e = tether_icd_conn_lock(c);
+	size_t start = tether_enc_cmd_begin(e, TETHER_CMD_SWAPCHAIN_DESTROY);
+	tether_enc_handle(e, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)device);
+	tether_enc_u64(e, sc->id);
+	tether_enc_cmd_end(e, start);
+	tether_icd_conn_unlock_async(c);
+}
+
 /* The modes the presenter implements; anything else is shown as FIFO. */
 static VkPresentModeKHR present_mode(VkPresentModeKHR m)
 {
@@ -342,12 +354,7 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateSwapchainKHR(VkDevice device,
 		return r;
 	}
 	if (tether_thread_create(&sc->presenter, presenter_main, sc) < 0) {
-		struct tether_encoder *e = tether_icd_conn_lock(c);
-		size_t start = tether_enc_cmd_begin(e, TETHER_CMD_SWAPCHAIN_DESTROY);
-		tether_enc_handle(e, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)device);
-		tether_enc_u64(e, sc->id);
-		tether_enc_cmd_end(e, start);
-		tether_icd_conn_unlock_async(c);
+		send_destroy(device, sc);
 		swapchain_free(sc);
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
 	}
@@ -365,18 +372,12 @@ VKAPI_ATTR void VKAPI_CALL tether_icd_DestroySwapchainKHR(VkDevice device, VkSwa
 	struct tether_icd_swapchain *sc = swapchain_from(swapchain);
 	if (!sc)
 		return;
-	struct tether_icd_conn *c = tether_icd_conn_of(device);
 	live_remove(sc);
 	finish_presents(sc);
 	tether_thread_join(sc->presenter);
 	tether_icd_frames_detach(sc->frames, sc);
 
-	struct tether_encoder *e = tether_icd_conn_lock(c);
-	size_t start = tether_enc_cmd_begin(e, TETHER_CMD_SWAPCHAIN_DESTROY);
-	tether_enc_handle(e, VK_OBJECT_TYPE_DEVICE, (uint64_t)(uintptr_t)device);
-	tether_enc_u64(e, sc->id);
-	tether_enc_cmd_end(e, start);
-	tether_icd_conn_unlock_async(c);
+	send_destroy(device, sc);
 
 	uint32_t median, p99;
 	latency_stats(sc, &median, &p99);

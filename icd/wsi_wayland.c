@@ -375,8 +375,6 @@ static bool wl_supports_bgra8(struct tether_display *d)
 static VkResult wl_buffer_create(struct tether_display *d, uint32_t width, uint32_t height,
 				 struct tether_display_buffer **out)
 {
-	struct tether_display_buffer *b;
-
 	if (wl_is_lost(wl(d)))
 		return VK_ERROR_SURFACE_LOST_KHR;
 	if (!wl_supports_bgra8(d))
@@ -384,26 +382,9 @@ static VkResult wl_buffer_create(struct tether_display *d, uint32_t width, uint3
 	if (!width || !height || (uint64_t)width * 4 * height > INT32_MAX)
 		return TETHER_ERR("wsi", VK_ERROR_OUT_OF_HOST_MEMORY, "bad Wayland buffer size %ux%u",
 				  width, height);
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	b->width = width;
-	b->height = height;
-	b->stride = width * 4;
-	b->pixels = calloc(height, b->stride);
-	if (!b->pixels) {
-		free(b);
-		return TETHER_ERR("wsi", VK_ERROR_OUT_OF_HOST_MEMORY, "no memory for a %ux%u buffer",
-				  width, height);
-	}
-	*out = b;
-	return VK_SUCCESS;
-}
-
-static void wl_buffer_free(struct tether_display *d, struct tether_display_buffer *b)
-{
-	free(b->pixels);
-	free(b);
+	/* Frames are decoded into plain memory and copied into the wl_shm ring at
+	 * show time (see wl_show()). */
+	return tether_display_memory_buffer_create(d, width, height, out);
 }
 
 /* A ring buffer to copy into, waiting for a release if all are held. Lock held. */
@@ -523,7 +504,7 @@ static const struct tether_display_ops wl_ops = {
 	.refresh_mhz = wl_refresh_mhz,
 	.supports_bgra8 = wl_supports_bgra8,
 	.buffer_create = wl_buffer_create,
-	.buffer_destroy = wl_buffer_free,
+	.buffer_destroy = tether_display_memory_buffer_destroy,
 	.show = wl_show,
 	.wait_refresh = wl_wait_refresh,
 	.stats = wl_stats,
