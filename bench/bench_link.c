@@ -60,42 +60,13 @@ static void init_instance(struct bench *b)
 
 static void init_device(struct bench *b)
 {
-	uint32_t n = 0;
-	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, NULL);
-	VkQueueFamilyProperties *fam = calloc(n, sizeof(*fam));
-	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, fam);
-	b->family = UINT32_MAX;
-	for (uint32_t i = 0; i < n && b->family == UINT32_MAX; i++)
-		if (fam[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
-			b->family = i;
-	free(fam);
+	b->family = bench_vk_queue_family(&b->vk, VK_QUEUE_COMPUTE_BIT, VK_NULL_HANDLE);
 	if (b->family == UINT32_MAX)
 		die("no compute queue");
-	float prio = 1.0f;
-	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-				       .queueFamilyIndex = b->family,
-				       .queueCount = 1,
-				       .pQueuePriorities = &prio};
-	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-				  .queueCreateInfoCount = 1,
-				  .pQueueCreateInfos = &qci};
-	VK_CHECK(vkCreateDevice(b->vk.physical, &dci, NULL, &b->device));
-	vkGetDeviceQueue(b->device, b->family, 0, &b->queue);
+	b->device = bench_vk_create_device(&b->vk, b->family, NULL, 0, NULL, &b->queue);
+	b->pool = bench_vk_command_pool(b->device, b->family, 1, &b->cb);
 
-	VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-				       .queueFamilyIndex = b->family};
-	VK_CHECK(vkCreateCommandPool(b->device, &pci, NULL, &b->pool));
-	VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-					   .commandPool = b->pool,
-					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-					   .commandBufferCount = 1};
-	VK_CHECK(vkAllocateCommandBuffers(b->device, &cai, &b->cb));
-
-	VkShaderModuleCreateInfo smci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-					 .codeSize = sizeof(empty_comp_spv),
-					 .pCode = empty_comp_spv};
-	VK_CHECK(vkCreateShaderModule(b->device, &smci, NULL, &b->shader));
+	b->shader = bench_vk_shader(b->device, empty_comp_spv, sizeof(empty_comp_spv));
 	VkPushConstantRange range = {VK_SHADER_STAGE_COMPUTE_BIT, 0, 64};
 	VkPipelineLayoutCreateInfo plci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
 					   .pushConstantRangeCount = 1,

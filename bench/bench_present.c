@@ -123,8 +123,7 @@ static bool has_extension(const VkExtensionProperties *ext, uint32_t n, const ch
 	return false;
 }
 
-/* Like bench_vk_init(), with the surface extensions the run needs; prints the
- * same "device:" and "driver:" lines. */
+/* bench_vk_init() with the surface extensions the run needs. */
 static void init_instance(struct bench *b, const struct options *o)
 {
 	uint32_t n = 0;
@@ -154,36 +153,7 @@ static void init_instance(struct bench *b, const struct options *o)
 		die("the driver has no VK_KHR_surface");
 	free(ext);
 
-	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-				 .pApplicationName = bench_name,
-				 .apiVersion = VK_API_VERSION_1_1};
-	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-				    .pApplicationInfo = &app,
-				    .enabledExtensionCount = b->surface_kind == SURFACE_NONE ? 0 : 2,
-				    .ppEnabledExtensionNames = wanted};
-	VK_CHECK(vkCreateInstance(&ici, NULL, &b->vk.instance));
-
-	VK_CHECK(vkEnumeratePhysicalDevices(b->vk.instance, &n, NULL));
-	if (n == 0)
-		die("no physical device");
-	VkPhysicalDevice *devs = calloc(n, sizeof(*devs));
-	if (!devs)
-		die("out of memory");
-	VK_CHECK(vkEnumeratePhysicalDevices(b->vk.instance, &n, devs));
-	const char *want = getenv("TETHER_BENCH_DEVICE");
-	uint32_t index = want ? (uint32_t)atoi(want) : 0;
-	if (index >= n)
-		die("TETHER_BENCH_DEVICE out of range");
-	b->vk.physical = devs[index];
-	free(devs);
-	VkPhysicalDeviceDriverProperties driver = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-					     .pNext = &driver};
-	vkGetPhysicalDeviceProperties2(b->vk.physical, &props);
-	b->vk.props = props.properties;
-	printf("device: %s\n", props.properties.deviceName);
-	printf("driver: %s (%s)\n", driver.driverName, driver.driverInfo);
-	vkGetPhysicalDeviceMemoryProperties(b->vk.physical, &b->vk.mem);
+	bench_vk_init_extensions(&b->vk, VK_API_VERSION_1_1, b->surface_kind == SURFACE_NONE ? 0 : 2, wanted);
 }
 
 static void init_surface(struct bench *b, const struct options *o)
@@ -223,51 +193,18 @@ static void init_surface(struct bench *b, const struct options *o)
 
 static void init_device(struct bench *b)
 {
-	uint32_t n = 0;
-	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, NULL);
-	VkQueueFamilyProperties *fam = calloc(n, sizeof(*fam));
-	if (!fam)
-		die("out of memory");
-	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, fam);
-	b->family = UINT32_MAX;
-	for (uint32_t i = 0; i < n && b->family == UINT32_MAX; i++) {
-		VkBool32 present = VK_TRUE;
-		if (b->surface)
-			VK_CHECK(vkGetPhysicalDeviceSurfaceSupportKHR(b->vk.physical, i, b->surface, &present));
-		if ((fam[i].queueFlags & VK_QUEUE_GRAPHICS_BIT) && present)
-			b->family = i;
-	}
-	free(fam);
+	b->family = bench_vk_queue_family(&b->vk, VK_QUEUE_GRAPHICS_BIT, b->surface);
 	if (b->family == UINT32_MAX)
 		die("no graphics queue that can present to the surface");
-	float prio = 1.0f;
-	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-				       .queueFamilyIndex = b->family,
-				       .queueCount = 1,
-				       .pQueuePriorities = &prio};
 	const char *swapchain_ext = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
-	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-				  .queueCreateInfoCount = 1,
-				  .pQueueCreateInfos = &qci,
-				  .enabledExtensionCount = b->surface ? 1 : 0,
-				  .ppEnabledExtensionNames = &swapchain_ext};
-	VK_CHECK(vkCreateDevice(b->vk.physical, &dci, NULL, &b->device));
-	vkGetDeviceQueue(b->device, b->family, 0, &b->queue);
+	b->device = bench_vk_create_device(&b->vk, b->family, NULL, b->surface ? 1 : 0, &swapchain_ext, &b->queue);
 	/* Only tether's driver answers this name (tether_statistics.h). No layer
 	 * knows the command, so it is asked about the device's newest swapchain
 	 * (VK_NULL_HANDLE) rather than given a handle a layer may have wrapped. */
 	b->statistics = (PFN_vkGetSwapchainStatisticsTETHER)vkGetDeviceProcAddr(b->device,
 										 "vkGetSwapchainStatisticsTETHER");
 
-	VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-				       .queueFamilyIndex = b->family};
-	VK_CHECK(vkCreateCommandPool(b->device, &pci, NULL, &b->pool));
-	VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-					   .commandPool = b->pool,
-					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-					   .commandBufferCount = FRAMES_IN_FLIGHT};
-	VK_CHECK(vkAllocateCommandBuffers(b->device, &cai, b->cb));
+	b->pool = bench_vk_command_pool(b->device, b->family, FRAMES_IN_FLIGHT, b->cb);
 	VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, .flags = VK_FENCE_CREATE_SIGNALED_BIT};
 	VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
 	for (int i = 0; i < FRAMES_IN_FLIGHT; i++) {
@@ -392,16 +329,6 @@ static void init_offscreen(struct bench *b, const struct options *o)
 	}
 }
 
-static VkShaderModule shader(struct bench *b, const uint32_t *code, size_t size)
-{
-	VkShaderModuleCreateInfo smci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-					 .codeSize = size,
-					 .pCode = code};
-	VkShaderModule m;
-	VK_CHECK(vkCreateShaderModule(b->device, &smci, NULL, &m));
-	return m;
-}
-
 /* The render pass leaves each image ready to present (or, offscreen, as a
  * color attachment). The shader writes every pixel: nothing is loaded. */
 static void init_render_pass(struct bench *b)
@@ -464,60 +391,21 @@ static void init_pipeline(struct bench *b)
 					   .pushConstantRangeCount = 1,
 					   .pPushConstantRanges = &range};
 	VK_CHECK(vkCreatePipelineLayout(b->device, &plci, NULL, &b->layout));
-	b->vert = shader(b, present_vert_spv, sizeof(present_vert_spv));
-	b->frag = shader(b, present_frag_spv, sizeof(present_frag_spv));
+	b->vert = bench_vk_shader(b->device, present_vert_spv, sizeof(present_vert_spv));
+	b->frag = bench_vk_shader(b->device, present_frag_spv, sizeof(present_frag_spv));
+	/* One pipeline per part: PART, both shaders' constant 0, is read from
+	 * @part as each pipeline is created. */
 	int32_t part = 0;
 	VkSpecializationMapEntry entry = {0, 0, sizeof(part)};
 	VkSpecializationInfo spec = {1, &entry, sizeof(part), &part};
-	VkPipelineShaderStageCreateInfo stages[2] = {
-		{.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-		 .stage = VK_SHADER_STAGE_VERTEX_BIT,
-		 .module = b->vert,
-		 .pName = "main",
-		 .pSpecializationInfo = &spec},
-		{.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-		 .stage = VK_SHADER_STAGE_FRAGMENT_BIT,
-		 .module = b->frag,
-		 .pName = "main",
-		 .pSpecializationInfo = &spec},
-	};
-	VkPipelineVertexInputStateCreateInfo vi = {.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO};
-	VkPipelineInputAssemblyStateCreateInfo ia = {
-		.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO,
-		.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST};
-	VkViewport vp = {0, 0, (float)b->extent.width, (float)b->extent.height, 0, 1};
-	VkRect2D sc = {{0, 0}, b->extent};
-	VkPipelineViewportStateCreateInfo vps = {.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO,
-						 .viewportCount = 1,
-						 .pViewports = &vp,
-						 .scissorCount = 1,
-						 .pScissors = &sc};
-	VkPipelineRasterizationStateCreateInfo rs = {
-		.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO,
-		.polygonMode = VK_POLYGON_MODE_FILL,
-		.cullMode = VK_CULL_MODE_NONE,
-		.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE,
-		.lineWidth = 1.0f};
-	VkPipelineMultisampleStateCreateInfo ms = {.sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO,
-						   .rasterizationSamples = VK_SAMPLE_COUNT_1_BIT};
-	VkPipelineColorBlendAttachmentState cba = {.colorWriteMask = 0xf};
-	VkPipelineColorBlendStateCreateInfo cbs = {.sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO,
-						   .attachmentCount = 1,
-						   .pAttachments = &cba};
-	VkGraphicsPipelineCreateInfo gpci = {.sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
-					     .stageCount = 2,
-					     .pStages = stages,
-					     .pVertexInputState = &vi,
-					     .pInputAssemblyState = &ia,
-					     .pViewportState = &vps,
-					     .pRasterizationState = &rs,
-					     .pMultisampleState = &ms,
-					     .pColorBlendState = &cbs,
-					     .layout = b->layout,
-					     .renderPass = b->render_pass,
-					     .basePipelineIndex = -1};
+	struct bench_vk_pipeline_info info = {.vert = b->vert,
+					      .frag = b->frag,
+					      .spec = &spec,
+					      .extent = b->extent,
+					      .layout = b->layout,
+					      .render_pass = b->render_pass};
 	for (part = 0; part < PARTS; part++)
-		VK_CHECK(vkCreateGraphicsPipelines(b->device, VK_NULL_HANDLE, 1, &gpci, NULL, &b->pipeline[part]));
+		b->pipeline[part] = bench_vk_graphics_pipeline(b->device, &info);
 }
 
 /* --- frames ----------------------------------------------------------------- */

@@ -121,40 +121,13 @@ static void init_instance(struct bench *b)
 
 static void init_device(struct bench *b)
 {
-	uint32_t n = 0;
-	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, NULL);
-	VkQueueFamilyProperties *fam = calloc(n, sizeof(*fam));
-	vkGetPhysicalDeviceQueueFamilyProperties(b->vk.physical, &n, fam);
-	b->family = UINT32_MAX;
-	for (uint32_t i = 0; i < n && b->family == UINT32_MAX; i++)
-		if (fam[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)
-			b->family = i;
-	free(fam);
+	b->family = bench_vk_queue_family(&b->vk, VK_QUEUE_GRAPHICS_BIT, VK_NULL_HANDLE);
 	if (b->family == UINT32_MAX)
 		die("no graphics queue");
-	float prio = 1.0f;
-	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-				       .queueFamilyIndex = b->family,
-				       .queueCount = 1,
-				       .pQueuePriorities = &prio};
 	VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
 						.dynamicRendering = VK_TRUE};
-	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-				  .pNext = &f13,
-				  .queueCreateInfoCount = 1,
-				  .pQueueCreateInfos = &qci};
-	VK_CHECK(vkCreateDevice(b->vk.physical, &dci, NULL, &b->device));
-	vkGetDeviceQueue(b->device, b->family, 0, &b->queue);
-
-	VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-				       .queueFamilyIndex = b->family};
-	VK_CHECK(vkCreateCommandPool(b->device, &pci, NULL, &b->pool));
-	VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-					   .commandPool = b->pool,
-					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-					   .commandBufferCount = FRAMES_IN_FLIGHT};
-	VK_CHECK(vkAllocateCommandBuffers(b->device, &cai, b->cb));
+	b->device = bench_vk_create_device(&b->vk, b->family, &f13, 0, NULL, &b->queue);
+	b->pool = bench_vk_command_pool(b->device, b->family, FRAMES_IN_FLIGHT, b->cb);
 	VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, .flags = VK_FENCE_CREATE_SIGNALED_BIT};
 	for (int i = 0; i < FRAMES_IN_FLIGHT; i++)
 		VK_CHECK(vkCreateFence(b->device, &fci, NULL, &b->fence[i]));
@@ -254,16 +227,6 @@ static void init_resources(struct bench *b, double bytes_per_frame, bool device_
 	VK_CHECK(vkBindBufferMemory(b->device, b->readback, b->readback_memory, 0));
 }
 
-static VkShaderModule shader(struct bench *b, const uint32_t *code, size_t size)
-{
-	VkShaderModuleCreateInfo smci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-					 .codeSize = size,
-					 .pCode = code};
-	VkShaderModule m;
-	VK_CHECK(vkCreateShaderModule(b->device, &smci, NULL, &m));
-	return m;
-}
-
 static void init_pipeline(struct bench *b)
 {
 	VkDescriptorSetLayoutBinding binding = {0, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER_DYNAMIC, 1,
@@ -295,18 +258,8 @@ static void init_pipeline(struct bench *b)
 					   .pSetLayouts = &b->set_layout};
 	VK_CHECK(vkCreatePipelineLayout(b->device, &plci, NULL, &b->layout));
 
-	b->vert = shader(b, streaming_vert_spv, sizeof(streaming_vert_spv));
-	b->frag = shader(b, streaming_frag_spv, sizeof(streaming_frag_spv));
-	VkPipelineShaderStageCreateInfo stages[2] = {
-		{.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-		 .stage = VK_SHADER_STAGE_VERTEX_BIT,
-		 .module = b->vert,
-		 .pName = "main"},
-		{.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-		 .stage = VK_SHADER_STAGE_FRAGMENT_BIT,
-		 .module = b->frag,
-		 .pName = "main"},
-	};
+	b->vert = bench_vk_shader(b->device, streaming_vert_spv, sizeof(streaming_vert_spv));
+	b->frag = bench_vk_shader(b->device, streaming_frag_spv, sizeof(streaming_frag_spv));
 	VkVertexInputBindingDescription vb = {0, VERTEX_SIZE, VK_VERTEX_INPUT_RATE_VERTEX};
 	VkVertexInputAttributeDescription va[2] = {
 		{0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},
@@ -317,45 +270,13 @@ static void init_pipeline(struct bench *b)
 						   .pVertexBindingDescriptions = &vb,
 						   .vertexAttributeDescriptionCount = 2,
 						   .pVertexAttributeDescriptions = va};
-	VkPipelineInputAssemblyStateCreateInfo ia = {
-		.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO,
-		.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST};
-	VkViewport vp = {0, 0, WIDTH, HEIGHT, 0, 1};
-	VkRect2D sc = {{0, 0}, {WIDTH, HEIGHT}};
-	VkPipelineViewportStateCreateInfo vps = {.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO,
-						 .viewportCount = 1,
-						 .pViewports = &vp,
-						 .scissorCount = 1,
-						 .pScissors = &sc};
-	VkPipelineRasterizationStateCreateInfo rs = {
-		.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO,
-		.polygonMode = VK_POLYGON_MODE_FILL,
-		.cullMode = VK_CULL_MODE_NONE,
-		.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE,
-		.lineWidth = 1.0f};
-	VkPipelineMultisampleStateCreateInfo ms = {.sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO,
-						   .rasterizationSamples = VK_SAMPLE_COUNT_1_BIT};
-	VkPipelineColorBlendAttachmentState cba = {.colorWriteMask = 0xf};
-	VkPipelineColorBlendStateCreateInfo cb = {.sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO,
-						  .attachmentCount = 1,
-						  .pAttachments = &cba};
-	VkFormat format = COLOR_FORMAT;
-	VkPipelineRenderingCreateInfo rci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_RENDERING_CREATE_INFO,
-					     .colorAttachmentCount = 1,
-					     .pColorAttachmentFormats = &format};
-	VkGraphicsPipelineCreateInfo gpci = {.sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
-					     .pNext = &rci,
-					     .stageCount = 2,
-					     .pStages = stages,
-					     .pVertexInputState = &vi,
-					     .pInputAssemblyState = &ia,
-					     .pViewportState = &vps,
-					     .pRasterizationState = &rs,
-					     .pMultisampleState = &ms,
-					     .pColorBlendState = &cb,
-					     .layout = b->layout,
-					     .basePipelineIndex = -1};
-	VK_CHECK(vkCreateGraphicsPipelines(b->device, VK_NULL_HANDLE, 1, &gpci, NULL, &b->pipeline));
+	struct bench_vk_pipeline_info info = {.vert = b->vert,
+					      .frag = b->frag,
+					      .vertex_input = &vi,
+					      .extent = {WIDTH, HEIGHT},
+					      .layout = b->layout,
+					      .color_format = COLOR_FORMAT};
+	b->pipeline = bench_vk_graphics_pipeline(b->device, &info);
 }
 
 /* --- one frame ------------------------------------------------------------- */
