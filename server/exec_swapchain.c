@@ -151,6 +151,14 @@ static void swapchain_free(struct tether_srv_session *s, struct tether_srv_swapc
 	free(sc);
 }
 
+/* Session end: the GPU may still be waiting to copy (a semaphore the client
+ * never signalled), so nothing is destroyed under it; the driver's objects
+ * go with the session process, like the client's other leftovers. */
+static void swapchain_forget(struct tether_srv_swapchain *sc)
+{
+	free(sc);
+}
+
 static void unlink_swapchain(struct tether_srv_session *s, struct tether_srv_swapchain *sc)
 {
 	for (struct tether_srv_swapchain **p = &s->swapchains; *p; p = &(*p)->next)
@@ -431,13 +439,15 @@ void tether_srv_swapchains_release_device(struct tether_srv_session *s, VkDevice
 
 void tether_srv_swapchains_release_all(struct tether_srv_session *s)
 {
+	/* The session is over: frames in flight are abandoned (their copies may
+	 * wait on semaphores the client never signals). */
+	tether_srv_frame_pipeline_stop(s->frame_pipeline);
+	s->frame_pipeline = NULL;
 	while (s->swapchains) {
 		struct tether_srv_swapchain *sc = s->swapchains;
 		s->swapchains = sc->next;
-		swapchain_free(s, sc);
+		swapchain_forget(sc);
 	}
-	tether_srv_frame_pipeline_stop(s->frame_pipeline);
-	s->frame_pipeline = NULL;
 }
 
 /* A queue's object remembers its family (+1, so 0 means unknown). */

@@ -83,8 +83,10 @@ static VkResult wait_copy(struct tether_srv_frame_pipeline *p, const struct teth
 			}
 			return r;
 		}
+		/* The session is ending: its client will never see this frame, and
+		 * the copy may wait for a semaphore nobody will signal. */
 		tether_mutex_lock(&p->lock);
-		bool stop = p->stopping && p->link_failed;
+		bool stop = p->stopping;
 		tether_mutex_unlock(&p->lock);
 		if (stop)
 			return VK_ERROR_DEVICE_LOST;
@@ -290,6 +292,9 @@ void tether_srv_frame_pipeline_stop(struct tether_srv_frame_pipeline *p)
 	p->stopping = true;
 	tether_cond_broadcast(&p->changed);
 	tether_mutex_unlock(&p->lock);
+	/* Nothing more reaches the client: a sender blocked on a client that
+	 * stopped reading wakes up failing. */
+	tether_conn_shutdown(p->conn);
 	tether_thread_join(p->encode_thread);
 	tether_thread_join(p->send_thread);
 	TETHER_LOGI("frames", "frame path stopped: %llu frames, %llu bytes sent", (unsigned long long)p->frames_sent,
