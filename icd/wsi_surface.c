@@ -165,6 +165,20 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_GetPhysicalDeviceSurfaceCapabilitiesKH
 	return VK_SUCCESS;
 }
 
+/* VK_EXT_surface_maintenance1: the present mode a query is about (FIFO when
+ * not named, or not one of ours). */
+static VkPresentModeKHR asked_mode(const VkPhysicalDeviceSurfaceInfo2KHR *info)
+{
+	for (const VkBaseInStructure *in = info->pNext; in; in = in->pNext)
+		if (in->sType == VK_STRUCTURE_TYPE_SURFACE_PRESENT_MODE_EXT) {
+			VkPresentModeKHR m = ((const VkSurfacePresentModeEXT *)in)->presentMode;
+			for (uint32_t i = 0; i < sizeof(present_modes) / sizeof(present_modes[0]); i++)
+				if (present_modes[i] == m)
+					return m;
+		}
+	return VK_PRESENT_MODE_FIFO_KHR;
+}
+
 VKAPI_ATTR VkResult VKAPI_CALL tether_icd_GetPhysicalDeviceSurfaceCapabilities2KHR(
 	VkPhysicalDevice physicalDevice, const VkPhysicalDeviceSurfaceInfo2KHR *pSurfaceInfo,
 	VkSurfaceCapabilities2KHR *pSurfaceCapabilities)
@@ -188,12 +202,18 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_GetPhysicalDeviceSurfaceCapabilities2K
 			break;
 		}
 		case VK_STRUCTURE_TYPE_SURFACE_PRESENT_MODE_COMPATIBILITY_EXT: {
-			/* The presenter paces each frame by its own mode: all switch freely. */
+			/* The presenter paces each frame by its own mode: all switch freely.
+			 * The mode asked about comes first, so a short array holds it. */
 			VkSurfacePresentModeCompatibilityEXT *pc = (VkSurfacePresentModeCompatibilityEXT *)o;
 			const uint32_t total = sizeof(present_modes) / sizeof(present_modes[0]);
 			if (pc->pPresentModes) {
-				uint32_t n = pc->presentModeCount < total ? pc->presentModeCount : total;
-				memcpy(pc->pPresentModes, present_modes, n * sizeof(present_modes[0]));
+				VkPresentModeKHR asked = asked_mode(pSurfaceInfo);
+				uint32_t n = 0;
+				if (pc->presentModeCount)
+					pc->pPresentModes[n++] = asked;
+				for (uint32_t i = 0; i < total && n < pc->presentModeCount; i++)
+					if (present_modes[i] != asked)
+						pc->pPresentModes[n++] = present_modes[i];
 				pc->presentModeCount = n;
 			} else {
 				pc->presentModeCount = total;

@@ -78,7 +78,7 @@ static void *presenter_main(void *arg)
 		uint32_t pick = sc->queue[sc->queue_head];
 		if (sc->frame_mode[pick] == VK_PRESENT_MODE_MAILBOX_KHR) {
 			/* Only the newest queued frame is shown; the others are replaced. */
-			while (sc->queue_count > 1) {
+			while (sc->queue_count > 1 && sc->frame_mode[pick] == VK_PRESENT_MODE_MAILBOX_KHR) {
 				release_locked(sc, pick);
 				sc->frames_dropped++;
 				sc->queue_head = (sc->queue_head + 1) % TETHER_SWAPCHAIN_MAX_IMAGES;
@@ -127,13 +127,21 @@ void tether_icd_swapchain_frame_ready(struct tether_icd_swapchain *sc, uint32_t 
 			sc->present_id_done = sc->present_id[image];
 		release_locked(sc, image);
 	} else {
-		/* MAILBOX: a newer frame replaces the waiting one at once, so its
-		 * image is free for the application without waiting for a refresh. */
-		while (sc->frame_mode[image] == VK_PRESENT_MODE_MAILBOX_KHR && sc->queue_count) {
-			release_locked(sc, sc->queue[sc->queue_head]);
-			sc->frames_dropped++;
-			sc->queue_head = (sc->queue_head + 1) % TETHER_SWAPCHAIN_MAX_IMAGES;
-			sc->queue_count--;
+		/* MAILBOX: a newer frame replaces the waiting MAILBOX frames at once,
+		 * so their images are free without waiting for a refresh; frames
+		 * queued in another mode keep it and are shown. */
+		if (sc->frame_mode[image] == VK_PRESENT_MODE_MAILBOX_KHR) {
+			uint32_t kept = 0;
+			for (uint32_t k = 0; k < sc->queue_count; k++) {
+				uint32_t q = sc->queue[(sc->queue_head + k) % TETHER_SWAPCHAIN_MAX_IMAGES];
+				if (sc->frame_mode[q] == VK_PRESENT_MODE_MAILBOX_KHR) {
+					release_locked(sc, q);
+					sc->frames_dropped++;
+				} else {
+					sc->queue[(sc->queue_head + kept++) % TETHER_SWAPCHAIN_MAX_IMAGES] = q;
+				}
+			}
+			sc->queue_count = kept;
 		}
 		sc->state[image] = TETHER_IMAGE_QUEUED;
 		sc->queue[(sc->queue_head + sc->queue_count) % TETHER_SWAPCHAIN_MAX_IMAGES] = image;
@@ -523,10 +531,12 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_QueuePresentKHR(VkQueue queue, const V
 			sc->present_ns[image] = now;
 			sc->present_id[image] =
 				ids && ids->pPresentIds && i < ids->swapchainCount ? ids->pPresentIds[i] : 0;
-			/* VK_EXT_swapchain_maintenance1: every mode is compatible with every
-			 * other here (the presenter paces each frame by its own mode). */
-			sc->frame_mode[image] = modes && i < modes->swapchainCount ? present_mode(modes->pPresentModes[i])
-										     : sc->mode;
+			/* VK_EXT_swapchain_maintenance1: a mode given with a present holds
+			 * for the later ones too; every mode is compatible with every other
+			 * here (the presenter paces each frame by its own mode). */
+			if (modes && i < modes->swapchainCount)
+				sc->mode = present_mode(modes->pPresentModes[i]);
+			sc->frame_mode[image] = sc->mode;
 			VkFence fence = fences && i < fences->swapchainCount ? fences->pFences[i] : VK_NULL_HANDLE;
 			desc.items[desc.count++] =
 				(struct tether_present_item){sc->id, image, ++sc->next_seq, (uint64_t)(uintptr_t)fence};

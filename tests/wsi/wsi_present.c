@@ -3,18 +3,23 @@
  * reads the window back with xcb_get_image, so the same program judges lavapipe's
  * own WSI natively and tether's ICD (frames crossing the link) alike.
  *
- *   wsi_present [--size WxH] [--spec-timing] [--require-present-wait] [CHECK...]
+ *   wsi_present [--size WxH] [--spec-timing] [--require-present-wait]
+ *               [--require-maintenance1] [CHECK...]
  *   wsi_present --no-destroy
  *
- * CHECK is queries, present-modes, acquire, resize or present-wait (default:
- * all, in that order). present-wait enables VK_KHR_present_id and
- * VK_KHR_present_wait where the device offers them and passes with a note where
- * it does not, unless --require-present-wait. --no-destroy presents a few
- * frames and returns from main with the swapchain, surface, device and instance
- * still alive. Exit status 0 = passed. */
+ * CHECK is queries, present-modes, acquire, resize, present-wait or
+ * maintenance1 (default: all, in that order). present-wait enables
+ * VK_KHR_present_id and VK_KHR_present_wait where the device offers them and
+ * passes with a note where it does not, unless --require-present-wait;
+ * maintenance1 does the same for VK_EXT_surface_maintenance1 and
+ * VK_EXT_swapchain_maintenance1 (wsi_maintenance1.c), unless
+ * --require-maintenance1. --no-destroy presents a few frames and returns from
+ * main with the swapchain, surface, device and instance still alive. Exit
+ * status 0 = passed. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsi_maintenance1.h"
 #include "wsi_swapchain.h"
 #include "wsi_window.h"
 
@@ -34,6 +39,11 @@ struct options {
     /* Fail the present-wait check when the device lacks present id/wait
      * (tether's ICD implements both; Mesa 22.3's lavapipe has neither). */
     bool require_present_wait;
+    /* Fail the maintenance1 check when the surface/swapchain maintenance1
+     * extensions are missing or a present mode of the surface is not
+     * compatible with FIFO (tether's ICD implements both, every mode
+     * compatible with every other; Mesa 22.3's lavapipe has neither). */
+    bool require_maintenance1;
 };
 
 /* A solid color for frame @frame of series @series; green is never 0. */
@@ -249,28 +259,6 @@ static uint32_t acquire_all(struct wsi_target *t, struct wsi_swapchain *sc, uint
     }
 }
 
-/* Clears every held image to @rgb in one submit and presents each. */
-static void present_held(struct wsi_target *t, struct wsi_swapchain *sc, const uint32_t *held,
-                         uint32_t n, uint32_t rgb)
-{
-    VkCommandBuffer cmd = t->cmd[0];
-    VK_CHECK(vkWaitForFences(t->app.device, 1, &t->in_flight[0], VK_TRUE, UINT64_MAX));
-    VK_CHECK(vkResetFences(t->app.device, 1, &t->in_flight[0]));
-    begin(cmd);
-    wsi_record_clear(sc, cmd, held, n, rgb);
-    VK_CHECK(vkEndCommandBuffer(cmd));
-    VK_CHECK(vkQueueSubmit(t->app.queue, 1,
-                           &(VkSubmitInfo){.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-                                           .commandBufferCount = 1,
-                                           .pCommandBuffers = &cmd},
-                           t->in_flight[0]));
-    VK_CHECK(vkWaitForFences(t->app.device, 1, &t->in_flight[0], VK_TRUE, UINT64_MAX));
-    /* "Each element of pSwapchains member of pPresentInfo must be unique":
-     * one present per image. */
-    for (uint32_t i = 0; i < n; i++)
-        VK_CHECK(wsi_present(t, sc, held[i], VK_NULL_HANDLE));
-}
-
 /* One frame whose acquire uses @sem or @fence (the other VK_NULL_HANDLE). */
 static void acquired_frame(struct wsi_target *t, struct wsi_swapchain *sc, VkSemaphore sem,
                            VkFence fence, uint32_t rgb)
@@ -334,7 +322,7 @@ static void check_acquire(struct wsi_target *t, const struct options *opt)
                    waited * 1e3);
     }
 
-    present_held(t, &sc, held, n, frame_rgb(0, 1));
+    wsi_present_images(t, &sc, held, n, frame_rgb(0, 1));
     expect_window(t->window, &sc, frame_rgb(0, 1), "presenting every held image");
 
     VkSemaphore sem = wsi_semaphore_create(t);
@@ -581,29 +569,36 @@ int main(int argc, char **argv)
             opt.spec_timing = true;
         else if (!strcmp(argv[i], "--require-present-wait"))
             opt.require_present_wait = true;
+        else if (!strcmp(argv[i], "--require-maintenance1"))
+            opt.require_maintenance1 = true;
         else if (!strcmp(argv[i], "--no-destroy"))
             no_destroy = true;
         else if (argv[i][0] != '-' && nchecks < 8)
             checks[nchecks++] = argv[i];
         else
             vkapp_fail(__FILE__, __LINE__, "usage: %s [--size WxH] [--spec-timing] "
-                       "[--require-present-wait] [--no-destroy] "
-                       "[queries|present-modes|acquire|resize|present-wait...]", argv[0]);
+                       "[--require-present-wait] [--require-maintenance1] [--no-destroy] "
+                       "[queries|present-modes|acquire|resize|present-wait|maintenance1...]",
+                       argv[0]);
     }
     if (no_destroy)
         return run_no_destroy(&opt);
     if (nchecks == 0) {
         static const char *const all[] = {"queries", "present-modes", "acquire", "resize",
-                                          "present-wait"};
-        for (nchecks = 0; nchecks < 5; nchecks++)
+                                          "present-wait", "maintenance1"};
+        for (nchecks = 0; nchecks < 6; nchecks++)
             checks[nchecks] = all[nchecks];
     }
-    /* Present id and present wait are enabled only for the check that uses
-     * them: the other checks run on a device with VK_KHR_swapchain alone. */
+    /* Present id/wait and the maintenance1 extensions are enabled only for
+     * the checks that use them: the others run on an instance with the two
+     * surface extensions and a device with VK_KHR_swapchain alone. */
     unsigned flags = 0;
-    for (int i = 0; i < nchecks; i++)
+    for (int i = 0; i < nchecks; i++) {
         if (!strcmp(checks[i], "present-wait"))
             flags |= WSI_TARGET_PRESENT_WAIT;
+        else if (!strcmp(checks[i], "maintenance1"))
+            flags |= WSI_TARGET_MAINTENANCE1;
+    }
 
     struct wsi_window window;
     struct wsi_target target;
@@ -620,6 +615,12 @@ int main(int argc, char **argv)
             check_resize(&target, &opt);
         else if (!strcmp(checks[i], "present-wait"))
             check_present_wait(&target, &opt);
+        else if (!strcmp(checks[i], "maintenance1"))
+            wsi_check_maintenance1(&target, &(struct wsi_maintenance1_options){
+                .require = opt.require_maintenance1,
+                .background_rgb = BACKGROUND_RGB,
+                .settle_s = SETTLE_S,
+            });
         else
             vkapp_fail(__FILE__, __LINE__, "unknown check %s", checks[i]);
     }

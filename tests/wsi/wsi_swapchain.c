@@ -29,12 +29,49 @@ const char *wsi_present_mode_name(VkPresentModeKHR mode)
     }
 }
 
-static void instance_create(struct vkapp *app, const char *name)
+/* Whether the loader (with its layers and drivers) offers instance extension @name. */
+static bool instance_has_extension(const char *name)
 {
+    uint32_t count = 0;
+    VK_CHECK(vkEnumerateInstanceExtensionProperties(NULL, &count, NULL));
+    VkExtensionProperties *props = calloc(count ? count : 1, sizeof(*props));
+    APP_CHECK(props, "out of memory");
+    VK_CHECK(vkEnumerateInstanceExtensionProperties(NULL, &count, props));
+    bool found = false;
+    for (uint32_t i = 0; i < count && !found; i++)
+        found = !strcmp(props[i].extensionName, name);
+    free(props);
+    return found;
+}
+
+/* The instance: the two surface extensions, plus VK_EXT_surface_maintenance1
+ * and the VK_KHR_get_surface_capabilities2 it requires when @flags asks for
+ * maintenance1 and both are offered; otherwise t->maintenance1_missing says
+ * why (device_create() finishes the decision). */
+static void instance_create(struct wsi_target *t, const char *name, unsigned flags)
+{
+    struct vkapp *app = &t->app;
     static const char *const extensions[] = {
         VK_KHR_SURFACE_EXTENSION_NAME,
         VK_KHR_XCB_SURFACE_EXTENSION_NAME,
+        VK_KHR_GET_SURFACE_CAPABILITIES_2_EXTENSION_NAME,
+        VK_EXT_SURFACE_MAINTENANCE_1_EXTENSION_NAME,
     };
+    snprintf(t->maintenance1_missing, sizeof(t->maintenance1_missing), "not asked for");
+    bool maintenance1 = false;
+    if (flags & WSI_TARGET_MAINTENANCE1) {
+        const bool caps2 = instance_has_extension(VK_KHR_GET_SURFACE_CAPABILITIES_2_EXTENSION_NAME);
+        const bool surface = instance_has_extension(VK_EXT_SURFACE_MAINTENANCE_1_EXTENSION_NAME);
+        maintenance1 = caps2 && surface;
+        if (!maintenance1)
+            snprintf(t->maintenance1_missing, sizeof(t->maintenance1_missing),
+                     "the instance does not offer both (%s: %s, %s: %s)",
+                     VK_KHR_GET_SURFACE_CAPABILITIES_2_EXTENSION_NAME,
+                     caps2 ? "offered" : "not offered", VK_EXT_SURFACE_MAINTENANCE_1_EXTENSION_NAME,
+                     surface ? "offered" : "not offered");
+    }
+    /* Set for now; device_create() clears it when the device lacks its part. */
+    t->maintenance1 = maintenance1;
     VkApplicationInfo ai = {
         .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
         .pApplicationName = name,
@@ -45,7 +82,7 @@ static void instance_create(struct vkapp *app, const char *name)
     VkInstanceCreateInfo ici = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
         .pApplicationInfo = &ai,
-        .enabledExtensionCount = 2,
+        .enabledExtensionCount = maintenance1 ? 4 : 2,
         .ppEnabledExtensionNames = extensions,
     };
     VK_CHECK(vkCreateInstance(&ici, NULL, &app->instance));
@@ -102,48 +139,98 @@ static bool present_wait_offered(struct wsi_target *t)
     return true;
 }
 
-/* The device: VK_KHR_swapchain, plus present id and present wait (extensions
- * and features) when @flags asks and the device has them. VK_KHR_present_wait
- * requires VK_KHR_present_id and VK_KHR_swapchain (its extension dependencies). */
+/* Whether the device has VK_EXT_swapchain_maintenance1 with its feature (the
+ * instance part was settled by instance_create()); when not, says why in
+ * t->maintenance1_missing. */
+static bool swapchain_maintenance1_offered(struct wsi_target *t)
+{
+    if (!vkapp_has_extension(&t->app, VK_EXT_SWAPCHAIN_MAINTENANCE_1_EXTENSION_NAME)) {
+        snprintf(t->maintenance1_missing, sizeof(t->maintenance1_missing),
+                 "the device does not offer %s", VK_EXT_SWAPCHAIN_MAINTENANCE_1_EXTENSION_NAME);
+        return false;
+    }
+    VkPhysicalDeviceSwapchainMaintenance1FeaturesEXT m1 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SWAPCHAIN_MAINTENANCE_1_FEATURES_EXT,
+    };
+    VkPhysicalDeviceFeatures2 f2 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+        .pNext = &m1,
+    };
+    vkGetPhysicalDeviceFeatures2(t->app.physical_device, &f2);
+    if (!m1.swapchainMaintenance1) {
+        snprintf(t->maintenance1_missing, sizeof(t->maintenance1_missing),
+                 "the device offers %s but reports swapchainMaintenance1 0",
+                 VK_EXT_SWAPCHAIN_MAINTENANCE_1_EXTENSION_NAME);
+        return false;
+    }
+    return true;
+}
+
+/* A device-level command of an extension: the loader exports none, so it
+ * comes from vkGetDeviceProcAddr (which goes straight to the driver). */
+static PFN_vkVoidFunction device_command(struct wsi_target *t, const char *name)
+{
+    PFN_vkVoidFunction f = vkGetDeviceProcAddr(t->app.device, name);
+    APP_CHECK(f, "vkGetDeviceProcAddr(%s) is NULL with its extension enabled", name);
+    return f;
+}
+
+/* The device: VK_KHR_swapchain, plus present id and present wait, and
+ * swapchain maintenance1 (extensions and features) when @flags asks and the
+ * device has them. VK_KHR_present_wait requires VK_KHR_present_id and
+ * VK_KHR_swapchain, VK_EXT_swapchain_maintenance1 requires VK_KHR_swapchain
+ * and VK_EXT_surface_maintenance1 (their extension dependencies). */
 static void device_create(struct wsi_target *t, unsigned flags)
 {
     APP_CHECK(vkapp_has_extension(&t->app, VK_KHR_SWAPCHAIN_EXTENSION_NAME),
               "device does not offer VK_KHR_swapchain");
-    static const char *const dev_ext[] = {
-        VK_KHR_SWAPCHAIN_EXTENSION_NAME,
-        VK_KHR_PRESENT_ID_EXTENSION_NAME,
-        VK_KHR_PRESENT_WAIT_EXTENSION_NAME,
-    };
+    const char *dev_ext[4] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
+    uint32_t ext_count = 1;
     snprintf(t->present_wait_missing, sizeof(t->present_wait_missing), "not asked for");
     t->present_wait = (flags & WSI_TARGET_PRESENT_WAIT) && present_wait_offered(t);
+    t->maintenance1 = t->maintenance1 && swapchain_maintenance1_offered(t);
+
+    /* Each feature struct is chained only with its extension enabled. */
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
     VkPhysicalDevicePresentWaitFeaturesKHR wait = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_WAIT_FEATURES_KHR,
         .presentWait = VK_TRUE,
     };
     VkPhysicalDevicePresentIdFeaturesKHR id = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PRESENT_ID_FEATURES_KHR,
-        .pNext = &wait,
         .presentId = VK_TRUE,
     };
-    VkPhysicalDeviceFeatures2 f2 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-        .pNext = &id,
+    VkPhysicalDeviceSwapchainMaintenance1FeaturesEXT m1 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SWAPCHAIN_MAINTENANCE_1_FEATURES_EXT,
+        .swapchainMaintenance1 = VK_TRUE,
     };
+    if (t->present_wait) {
+        dev_ext[ext_count++] = VK_KHR_PRESENT_ID_EXTENSION_NAME;
+        dev_ext[ext_count++] = VK_KHR_PRESENT_WAIT_EXTENSION_NAME;
+        wait.pNext = f2.pNext;
+        id.pNext = &wait;
+        f2.pNext = &id;
+    }
+    if (t->maintenance1) {
+        dev_ext[ext_count++] = VK_EXT_SWAPCHAIN_MAINTENANCE_1_EXTENSION_NAME;
+        m1.pNext = f2.pNext;
+        f2.pNext = &m1;
+    }
     vkapp_device_create(&t->app, &(struct vkapp_device_options){
         .queue_flags = VK_QUEUE_GRAPHICS_BIT,
-        .features = t->present_wait ? &f2 : NULL,
+        .features = f2.pNext ? &f2 : NULL,
         .extensions = dev_ext,
-        .extension_count = t->present_wait ? 3 : 1,
+        .extension_count = ext_count,
     });
-    if (!t->present_wait)
-        return;
-    t->present_wait_missing[0] = '\0';
-    /* A device-level command of an extension: the loader exports none, so it
-     * comes from vkGetDeviceProcAddr (which goes straight to the driver). */
-    t->wait_for_present =
-        (PFN_vkWaitForPresentKHR)vkGetDeviceProcAddr(t->app.device, "vkWaitForPresentKHR");
-    APP_CHECK(t->wait_for_present, "vkGetDeviceProcAddr(vkWaitForPresentKHR) is NULL with "
-              "VK_KHR_present_wait enabled");
+    if (t->present_wait) {
+        t->present_wait_missing[0] = '\0';
+        t->wait_for_present = (PFN_vkWaitForPresentKHR)device_command(t, "vkWaitForPresentKHR");
+    }
+    if (t->maintenance1) {
+        t->maintenance1_missing[0] = '\0';
+        t->release_images =
+            (PFN_vkReleaseSwapchainImagesEXT)device_command(t, "vkReleaseSwapchainImagesEXT");
+    }
 }
 
 void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char *name,
@@ -151,7 +238,7 @@ void wsi_target_init(struct wsi_target *t, struct wsi_window *window, const char
 {
     memset(t, 0, sizeof(*t));
     t->window = window;
-    instance_create(&t->app, name);
+    instance_create(t, name, flags);
 
     VkXcbSurfaceCreateInfoKHR sci = {
         .sType = VK_STRUCTURE_TYPE_XCB_SURFACE_CREATE_INFO_KHR,
@@ -240,6 +327,14 @@ static VkSurfaceFormatKHR pick_format(struct wsi_target *t)
 void wsi_swapchain_create(struct wsi_target *t, struct wsi_swapchain *sc, VkPresentModeKHR mode,
                           uint32_t image_count, VkSwapchainKHR old)
 {
+    wsi_swapchain_create_modes(t, sc, mode, image_count, old, NULL, 0);
+}
+
+void wsi_swapchain_create_modes(struct wsi_target *t, struct wsi_swapchain *sc,
+                                VkPresentModeKHR mode, uint32_t image_count, VkSwapchainKHR old,
+                                const VkPresentModeKHR *modes, uint32_t count)
+{
+    APP_CHECK(!count || t->maintenance1, "present modes list without swapchain maintenance1");
     memset(sc, 0, sizeof(*sc));
     VkSurfaceCapabilitiesKHR caps;
     VK_CHECK(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(t->app.physical_device, t->surface,
@@ -266,8 +361,16 @@ void wsi_swapchain_create(struct wsi_target *t, struct wsi_swapchain *sc, VkPres
     sc->mode = mode;
     sc->extent = caps.currentExtent;
     sc->min_image_count = caps.minImageCount;
+    /* VkSwapchainPresentModesCreateInfoEXT: the modes later presents may pick
+     * with VkSwapchainPresentModeInfoEXT; presentMode must be among them. */
+    const VkSwapchainPresentModesCreateInfoEXT modes_ci = {
+        .sType = VK_STRUCTURE_TYPE_SWAPCHAIN_PRESENT_MODES_CREATE_INFO_EXT,
+        .presentModeCount = count,
+        .pPresentModes = modes,
+    };
     VkSwapchainCreateInfoKHR ci = {
         .sType = VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR,
+        .pNext = count ? &modes_ci : NULL,
         .surface = t->surface,
         .minImageCount = want,
         .imageFormat = sc->format.format,
@@ -297,6 +400,11 @@ void wsi_swapchain_destroy(struct wsi_target *t, struct wsi_swapchain *sc)
 {
     /* Presents wait on rendered[]: only an idle queue lets them go. */
     VK_CHECK(vkQueueWaitIdle(t->app.queue));
+    wsi_swapchain_destroy_now(t, sc);
+}
+
+void wsi_swapchain_destroy_now(struct wsi_target *t, struct wsi_swapchain *sc)
+{
     for (uint32_t i = 0; i < sc->image_count; i++)
         vkDestroySemaphore(t->app.device, sc->rendered[i], NULL);
     vkDestroySwapchainKHR(t->app.device, sc->swapchain, NULL);
@@ -376,6 +484,29 @@ void wsi_submit(struct wsi_target *t, VkCommandBuffer cmd, VkSemaphore wait, VkS
     VK_CHECK(vkQueueSubmit(t->app.queue, 1, &si, fence));
 }
 
+void wsi_present_images(struct wsi_target *t, struct wsi_swapchain *sc, const uint32_t *images,
+                        uint32_t count, uint32_t rgb)
+{
+    const VkDevice dev = t->app.device;
+    VkCommandBuffer cmd = t->cmd[0];
+    VK_CHECK(vkWaitForFences(dev, 1, &t->in_flight[0], VK_TRUE, UINT64_MAX));
+    VK_CHECK(vkResetFences(dev, 1, &t->in_flight[0]));
+    VK_CHECK(vkResetCommandBuffer(cmd, 0));
+    VkCommandBufferBeginInfo bi = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    };
+    VK_CHECK(vkBeginCommandBuffer(cmd, &bi));
+    wsi_record_clear(sc, cmd, images, count, rgb);
+    VK_CHECK(vkEndCommandBuffer(cmd));
+    wsi_submit(t, cmd, VK_NULL_HANDLE, VK_NULL_HANDLE, t->in_flight[0]);
+    VK_CHECK(vkWaitForFences(dev, 1, &t->in_flight[0], VK_TRUE, UINT64_MAX));
+    /* "Each element of pSwapchains member of pPresentInfo must be unique":
+     * one present per image. */
+    for (uint32_t i = 0; i < count; i++)
+        VK_CHECK(wsi_present(t, sc, images[i], VK_NULL_HANDLE));
+}
+
 VkResult wsi_present(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
                      VkSemaphore wait)
 {
@@ -385,19 +516,51 @@ VkResult wsi_present(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t im
 VkResult wsi_present_id(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
                         VkSemaphore wait, uint64_t present_id)
 {
+    const struct wsi_present_extras x = {.present_id = present_id};
+    return wsi_present_ext(t, sc, image, wait, &x);
+}
+
+VkResult wsi_present_ext(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t image,
+                         VkSemaphore wait, const struct wsi_present_extras *x)
+{
+    static const struct wsi_present_extras none;
+    x = x ? x : &none;
     /* VkPresentIdKHR may be chained only with VK_KHR_present_id enabled; an id
      * of 0 would mean "no id" anyway, so leave the struct out then. */
-    APP_CHECK(!present_id || t->present_wait, "present id %llu without VK_KHR_present_id",
-              (unsigned long long)present_id);
+    APP_CHECK(!x->present_id || t->present_wait, "present id %llu without VK_KHR_present_id",
+              (unsigned long long)x->present_id);
+    APP_CHECK((!x->fence && !x->set_mode) || t->maintenance1,
+              "present fence or mode without VK_EXT_swapchain_maintenance1");
+    /* Vulkan 1.3.239's headers declare pNext of the two maintenance1 structs
+     * non-const (later headers fix it), hence the casts. */
+    void *chain = NULL;
     const VkPresentIdKHR ids = {
         .sType = VK_STRUCTURE_TYPE_PRESENT_ID_KHR,
         .swapchainCount = 1,
-        .pPresentIds = &present_id,
+        .pPresentIds = &x->present_id,
     };
+    if (x->present_id)
+        chain = (void *)&ids;
+    const VkSwapchainPresentFenceInfoEXT fences = {
+        .sType = VK_STRUCTURE_TYPE_SWAPCHAIN_PRESENT_FENCE_INFO_EXT,
+        .pNext = chain,
+        .swapchainCount = 1,
+        .pFences = &x->fence,
+    };
+    if (x->fence)
+        chain = (void *)&fences;
+    const VkSwapchainPresentModeInfoEXT modes = {
+        .sType = VK_STRUCTURE_TYPE_SWAPCHAIN_PRESENT_MODE_INFO_EXT,
+        .pNext = chain,
+        .swapchainCount = 1,
+        .pPresentModes = &x->mode,
+    };
+    if (x->set_mode)
+        chain = (void *)&modes;
     VkResult per_swapchain = VK_RESULT_MAX_ENUM;
     VkPresentInfoKHR pi = {
         .sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
-        .pNext = present_id ? &ids : NULL,
+        .pNext = chain,
         .waitSemaphoreCount = wait ? 1 : 0,
         .pWaitSemaphores = &wait,
         .swapchainCount = 1,
@@ -425,6 +588,13 @@ VkResult wsi_frame(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb)
 VkResult wsi_frame_id(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb,
                       uint64_t present_id)
 {
+    const struct wsi_present_extras x = {.present_id = present_id};
+    return wsi_frame_ext(t, sc, rgb, &x);
+}
+
+VkResult wsi_frame_ext(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t rgb,
+                       const struct wsi_present_extras *x)
+{
     const uint32_t slot = t->frame % WSI_FRAMES_IN_FLIGHT;
     VK_CHECK(vkWaitForFences(t->app.device, 1, &t->in_flight[slot], VK_TRUE, 10ull * 1000000000));
 
@@ -450,7 +620,7 @@ VkResult wsi_frame_id(struct wsi_target *t, struct wsi_swapchain *sc, uint32_t r
     wsi_submit(t, cmd, t->acquired[slot], sc->rendered[image], t->in_flight[slot]);
     t->frame++;
 
-    VkResult present = wsi_present_id(t, sc, image, sc->rendered[image], present_id);
+    VkResult present = wsi_present_ext(t, sc, image, sc->rendered[image], x);
     APP_CHECK(present == VK_SUCCESS || is_stale(present), "vkQueuePresentKHR returned %s",
               wsi_result_name(present));
     return acquire != VK_SUCCESS ? acquire : present;
