@@ -6,6 +6,7 @@
  */
 #include "server/session.h"
 #include "server/frame_channel.h"
+#include "server/session_watchdog.h"
 #include "server/swapchain.h"
 
 #include <errno.h>
@@ -190,6 +191,10 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	TETHER_LOGI("session", "%s: session for \"%s\"", tether_conn_peer(conn), hs.peer_name);
 	tether_handshake_result_free(&hs);
 	tether_conn_set_timeout(conn, 0);
+	struct tether_srv_watchdog *watchdog = NULL;
+	if (tether_srv_watchdog_start(tether_conn_fd(conn), tether_conn_peer(conn), &watchdog) < 0)
+		TETHER_LOGW("session", "%s: no watchdog: a session stuck in the driver outlives its client",
+			    tether_conn_peer(conn));
 
 	tether_srv_objects_init(&s.objects);
 	s.handle_ops = (struct tether_handle_ops){handle_to_wire, handle_from_wire};
@@ -225,5 +230,6 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	tether_buffer_free(&msg);
 	session_free(&s);
 	tether_srv_frame_channel_stop(s.frames); /* after the frame pipeline, its user */
+	tether_srv_watchdog_stop(watchdog);
 	return r;
 }

@@ -10,14 +10,17 @@ under --validation); through tether it runs on the tether ICD against a tetherd
 started here on the real driver (the validation layer then runs in tetherd, as
 in run_compare.py). Passes when the program exits 0, no validation error is
 printed and, through tether, tetherd neither crashed nor died. With --no-destroy
-among the program's arguments, the session of the client that exited without
-destroying anything must end (its tetherd session process exits) and tetherd
-must serve another client (the program's "queries" check).
+or --abandon among the program's arguments (a client that leaves: exits without
+destroying anything, the latter with a present waiting forever on a semaphore
+nothing signals), that client's session must end (its tetherd session process
+exits) and tetherd must serve another client (the program's "queries" check).
+--abandon runs through tether only: natively it would hang the driver's queue.
 """
 import argparse
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +36,10 @@ CRASH_SIGNALS = (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, s
 
 
 SESSION_END_S = 10.0
+
+# wsi_present modes whose client returns from main leaving its objects (and,
+# for --abandon, a copy-out waiting forever) to tetherd: its session must end.
+LEAVING_CLIENTS = ("--no-destroy", "--abandon")
 
 
 def children(pid):
@@ -61,6 +68,31 @@ def wait_sessions_gone(server):
             return False
         time.sleep(0.05)
     return True
+
+
+def end_stuck_sessions(pids):
+    """Where each of @pids (session processes that did not end) is stuck, then
+    SIGKILL: they outlive tetherd's SIGTERM (reparented to init), so a failed
+    run must not leave them behind. The backtrace is best effort (needs gdb
+    and ptrace permission)."""
+    for pid in pids:
+        gdb = shutil.which("gdb")
+        if gdb:
+            try:
+                out = subprocess.run([gdb, "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, timeout=30).stdout
+                text = out.decode("utf-8", "replace")
+                frames = [line for line in text.splitlines()
+                          if line.startswith("Thread ") or line.startswith("#")]
+                th.log("session process %d, its threads (gdb):\n%s"
+                       % (pid, th.indent("\n".join(frames), "  gdb| ", lines=80)))
+            except (OSError, subprocess.TimeoutExpired) as e:
+                th.log("session process %d: no backtrace (%s)" % (pid, e))
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def run(label, cmd, env, workdir, timeout, fail):
@@ -93,24 +125,28 @@ def tether(args, xvfb, workdir, fail):
     except RuntimeError as e:
         fail(str(e))
         return
+    leaving = " ".join(a for a in args.app[1:] if a in LEAVING_CLIENTS)
     try:
         env = xvfb.env(th.tether_env(args.icd_manifest, server.addr))
         run("tether", args.app, env, workdir, args.timeout, fail)
         if not server.alive():
             fail("tetherd died during the run:\n" + server.log_tail())
-        elif "--no-destroy" in args.app:
-            # The first client left its swapchain, surface and device behind:
-            # its session must end (one process per session, docs/ARCHITECTURE.md)
+        elif leaving:
+            # The first client left its swapchain, surface and device behind
+            # (with --abandon, also a frame whose copy-out waits forever): its
+            # session must end (one process per session, docs/ARCHITECTURE.md)
             # and the server must take the next client.
             if not wait_sessions_gone(server):
+                stuck = children(server.proc.pid)
                 fail("tetherd session processes %s still running %.0f s after the client "
-                     "exited without destroying its objects"
-                     % (children(server.proc.pid), SESSION_END_S))
+                     "exited (%s) without destroying its objects:\n%s"
+                     % (stuck, SESSION_END_S, leaving, server.log_tail()))
+                end_stuck_sessions(stuck)
             again = [args.app[0], "queries"]
             run("tether-next-client", again, env, workdir, args.timeout, fail)
             if not server.alive():
-                fail("tetherd died serving the client after --no-destroy:\n"
-                     + server.log_tail())
+                fail("tetherd died serving the client after %s:\n%s"
+                     % (leaving, server.log_tail()))
     finally:
         s_rc = server.stop()
     th.log("tetherd stopped, exit status %s" % s_rc)
@@ -146,6 +182,9 @@ def main():
         p.error("no program given after --")
     if not args.native_only and not (args.tetherd and args.icd_manifest):
         p.error("--tetherd and --icd-manifest are needed unless --native-only")
+    if args.native_only and "--abandon" in args.app[1:]:
+        p.error("wsi_present --abandon runs through tether only: natively the never-signalled "
+                "present semaphore would just hang the driver's queue")
     args.native_icd = os.environ.get("TETHER_NATIVE_ICD") or args.native_icd
     for path in [args.native_icd, args.app[0]] + ([] if args.native_only
                                                   else [args.tetherd, args.icd_manifest]):

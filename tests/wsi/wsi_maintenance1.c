@@ -5,6 +5,9 @@
 #include "wsi_maintenance1.h"
 
 #include <string.h>
+#include <unistd.h>
+
+#include "include/tether/tether_statistics.h"
 
 #define MAX_MODES 16
 /* Frames presented FIFO, IMMEDIATE, MAILBOX, FIFO... (the modes compatible with
@@ -21,6 +24,18 @@
  * rather than hanging it (UINT64_MAX would also be valid while fewer than
  * imageCount - minImageCount + 1 images are held). */
 #define ACQUIRE_TIMEOUT_NS (2ull * 1000000000)
+/* Frames presented without VkSwapchainPresentModeInfoEXT after one present
+ * that named a mode. FIFO shows one per refresh with the swapchain's images
+ * queued ahead, so they take at least about 0.8 * 60/refresh s (the
+ * present-modes check's bound); unpaced through tether they take ~0.06 s at
+ * 500x500 (a tenth of FIFO's 1 s at 60 Hz), and half of 60/refresh leaves
+ * room for a loaded machine. */
+#define STICKY_FRAMES 60
+#define PACED_FRACTION 0.8
+#define UNPACED_FRACTION 0.5
+/* Frames queued in FIFO before one MAILBOX frame on a swapchain of
+ * QUEUED_FIFO_FRAMES + 1 images, all presented back to back. */
+#define QUEUED_FIFO_FRAMES 3
 
 /* Frame @k's color, distinct for k < 64 (red); green never 0, so never the
  * background's 0xff00ff. */
@@ -191,6 +206,23 @@ static uint32_t check_surface_queries(struct wsi_target *t,
     print_modes("surface present modes:", modes, nmodes);
     APP_CHECK(has_mode(modes, nmodes, VK_PRESENT_MODE_FIFO_KHR), "surface does not offer FIFO");
 
+    /* A short array: "at most presentModeCount values will be written", and
+     * "the implementation must include the present mode passed to
+     * VkSurfacePresentModeEXT in pPresentModes, unless presentModeCount is
+     * zero": with room for one, the mode asked about is the one written,
+     * whichever mode it is. Asked before the full queries, so that the last
+     * answer a validation layer in the application records for each mode is
+     * the whole list (see query_caps()). */
+    for (uint32_t i = 0; i < nmodes; i++) {
+        struct mode_caps one;
+        query_caps(t, modes[i], 1, &one);
+        APP_CHECK(one.compatible_count == 1 && one.compatible[0] == modes[i],
+                  "%s: compatibility query with room for 1 mode wrote %u, the first %s "
+                  "(VkSurfacePresentModeCompatibilityEXT must include the mode asked about)",
+                  wsi_present_mode_name(modes[i]), one.compatible_count,
+                  one.compatible_count ? wsi_present_mode_name(one.compatible[0]) : "-");
+    }
+
     uint32_t nfifo = 0;
     for (uint32_t i = 0; i < nmodes; i++) {
         struct mode_caps mc;
@@ -201,17 +233,6 @@ static uint32_t check_surface_queries(struct wsi_target *t,
         memcpy(fifo_compatible, mc.compatible, nfifo * sizeof(*fifo_compatible));
     }
 
-    /* A short array: "at most presentModeCount values will be written", and
-     * the mode asked about must be among them. FIFO only for now: asked about
-     * MAILBOX or IMMEDIATE with room for one, tether's ICD writes FIFO
-     * (icd/wsi_surface.c copies its list from the start whatever the mode). */
-    struct mode_caps one;
-    query_caps(t, VK_PRESENT_MODE_FIFO_KHR, 1, &one);
-    APP_CHECK(one.compatible_count == 1 && one.compatible[0] == VK_PRESENT_MODE_FIFO_KHR,
-              "FIFO: compatibility query with room for 1 mode wrote %u, the first %s",
-              one.compatible_count,
-              one.compatible_count ? wsi_present_mode_name(one.compatible[0]) : "-");
-
     if (opt->require) {
         for (uint32_t i = 0; i < nmodes; i++)
             APP_CHECK(has_mode(fifo_compatible, nfifo, modes[i]),
@@ -219,7 +240,8 @@ static uint32_t check_surface_queries(struct wsi_target *t,
                       "presenter paces each frame by its own mode)",
                       wsi_present_mode_name(modes[i]));
     }
-    printf("maintenance1: surface queries per present mode consistent\n");
+    printf("maintenance1: surface queries per present mode consistent; with room for one "
+           "mode, each query writes the mode asked about\n");
     return nfifo;
 }
 
@@ -415,6 +437,173 @@ static void check_release(struct wsi_target *t, const struct wsi_maintenance1_op
     wsi_swapchain_destroy(t, &sc);
 }
 
+/* STICKY_FRAMES frames after one present in @mode given with
+ * VkSwapchainPresentModeInfoEXT, none of them with the struct; returns their
+ * duration in seconds. @k: the first frame's number (its color). */
+static double sticky_series(struct wsi_target *t, struct wsi_swapchain *sc, VkPresentModeKHR mode,
+                            uint32_t k)
+{
+    const struct wsi_present_extras x = {.set_mode = true, .mode = mode};
+    VkResult r = wsi_frame_ext(t, sc, frame_rgb(k), &x);
+    APP_CHECK(r == VK_SUCCESS, "frame %u presented in %s: %s with an unchanged window", k,
+              wsi_present_mode_name(mode), wsi_result_name(r));
+    const double t0 = vkapp_now();
+    for (uint32_t f = 1; f <= STICKY_FRAMES; f++) {
+        r = wsi_frame(t, sc, frame_rgb(k + f));
+        APP_CHECK(r == VK_SUCCESS, "frame %u, the %u-th without a present mode after one in %s: "
+                  "%s with an unchanged window", k + f, f, wsi_present_mode_name(mode),
+                  wsi_result_name(r));
+    }
+    return vkapp_now() - t0;
+}
+
+/* VkSwapchainPresentModeInfoEXT "defines the presentation modes used for the
+ * current and subsequent presentation operations": a mode named once holds
+ * until another present names one; the swapchain's presentMode is only where
+ * it starts. Created in IMMEDIATE, one FIFO present makes the next
+ * STICKY_FRAMES paced; then one IMMEDIATE present makes the next
+ * STICKY_FRAMES unpaced again. */
+static void check_sticky_mode(struct wsi_target *t, const struct wsi_maintenance1_options *opt,
+                              const VkPresentModeKHR *compatible, uint32_t ncompatible)
+{
+    if (!has_mode(compatible, ncompatible, VK_PRESENT_MODE_IMMEDIATE_KHR)) {
+        printf("note: IMMEDIATE not compatible with FIFO here; mode persistence not checked\n");
+        return;
+    }
+    struct wsi_swapchain sc;
+    wsi_swapchain_create_modes(t, &sc, VK_PRESENT_MODE_IMMEDIATE_KHR, 0, VK_NULL_HANDLE,
+                               compatible, ncompatible);
+    const double hz = wsi_window_refresh_hz(t->window);
+    const double refreshes_s = STICKY_FRAMES / hz;
+    const double fifo_s = sticky_series(t, &sc, VK_PRESENT_MODE_FIFO_KHR, 0);
+    const double immediate_s = sticky_series(t, &sc, VK_PRESENT_MODE_IMMEDIATE_KHR,
+                                             STICKY_FRAMES + 1);
+    VK_CHECK(vkQueueWaitIdle(t->app.queue));
+    expect_window(t, &sc, frame_rgb(2 * STICKY_FRAMES + 1), opt,
+                  "last of the frames after one IMMEDIATE present");
+    printf("maintenance1: swapchain created IMMEDIATE; after one FIFO present %d frames without "
+           "a mode took %.3f s, after one IMMEDIATE present %.3f s (%d refreshes at %.0f Hz: "
+           "%.3f s)\n", STICKY_FRAMES, fifo_s, immediate_s, STICKY_FRAMES, hz, refreshes_s);
+    if (opt->require) {
+        /* Only tether's presenter is known to pace FIFO on Xvfb (Mesa's
+         * software X11 path draws each present at once): the timings are
+         * judged in the tether run, as --spec-timing does for present-modes. */
+        APP_CHECK(fifo_s >= PACED_FRACTION * refreshes_s,
+                  "FIFO given with one present does not hold for the next: %d frames without "
+                  "a mode took %.3f s, FIFO needs >= %.3f s at %.0f Hz (the swapchain was "
+                  "created IMMEDIATE)", STICKY_FRAMES, fifo_s, PACED_FRACTION * refreshes_s, hz);
+        APP_CHECK(immediate_s < UNPACED_FRACTION * refreshes_s,
+                  "IMMEDIATE given with one present does not hold for the next: %d frames "
+                  "without a mode took %.3f s, >= %.3f s (half of %d refreshes at %.0f Hz: "
+                  "paced like FIFO)", STICKY_FRAMES, immediate_s,
+                  UNPACED_FRACTION * refreshes_s, STICKY_FRAMES, hz);
+    }
+    wsi_swapchain_destroy(t, &sc);
+}
+
+/* Clears each of @images[i] to @rgb[i] in one submit and waits for it, so
+ * presents without semaphores can follow back to back. */
+static void clear_images(struct wsi_target *t, struct wsi_swapchain *sc, const uint32_t *images,
+                         const uint32_t *rgb, uint32_t count)
+{
+    const VkDevice dev = t->app.device;
+    VkCommandBuffer cmd = t->cmd[0];
+    VK_CHECK(vkWaitForFences(dev, 1, &t->in_flight[0], VK_TRUE, 10ull * 1000000000));
+    VK_CHECK(vkResetFences(dev, 1, &t->in_flight[0]));
+    VK_CHECK(vkResetCommandBuffer(cmd, 0));
+    const VkCommandBufferBeginInfo bi = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    };
+    VK_CHECK(vkBeginCommandBuffer(cmd, &bi));
+    for (uint32_t i = 0; i < count; i++)
+        wsi_record_clear(sc, cmd, &images[i], 1, rgb[i]);
+    VK_CHECK(vkEndCommandBuffer(cmd));
+    wsi_submit(t, cmd, VK_NULL_HANDLE, VK_NULL_HANDLE, t->in_flight[0]);
+    VK_CHECK(vkWaitForFences(dev, 1, &t->in_flight[0], VK_TRUE, 10ull * 1000000000));
+}
+
+/* tether's statistics of the device's newest swapchain once every frame
+ * presented is accounted for (shown, dropped or failed), or after @settle_s. */
+static VkSwapchainStatisticsTETHER settled_statistics(struct wsi_target *t,
+                                                      PFN_vkGetSwapchainStatisticsTETHER get,
+                                                      double settle_s)
+{
+    const double deadline = vkapp_now() + settle_s;
+    VkSwapchainStatisticsTETHER st;
+    for (;;) {
+        memset(&st, 0, sizeof(st));
+        /* VK_NULL_HANDLE: the newest swapchain of the device (a layer may
+         * wrap handles; tether_statistics.h). */
+        VK_CHECK(get(t->app.device, VK_NULL_HANDLE, &st));
+        if (st.framesShown + st.framesDropped + st.framesFailed >= st.framesPresented ||
+            vkapp_now() > deadline)
+            return st;
+        usleep(5 * 1000);
+    }
+}
+
+/* VkSwapchainPresentModeInfoEXT: "images that have already been queued for
+ * presentation will continue to be presented according to the previous
+ * present mode", so a MAILBOX present replaces queued MAILBOX frames only and
+ * frames queued in FIFO are each shown. QUEUED_FIFO_FRAMES FIFO presents
+ * then one MAILBOX present, back to back on a swapchain with an image for
+ * each: tether's statistics must count every one shown, none dropped. */
+static void check_mailbox_keeps_fifo(struct wsi_target *t,
+                                     const struct wsi_maintenance1_options *opt,
+                                     const VkPresentModeKHR *compatible, uint32_t ncompatible)
+{
+    enum { FRAMES = QUEUED_FIFO_FRAMES + 1 };
+    /* Only tether's driver answers this name (tether_statistics.h). */
+    PFN_vkGetSwapchainStatisticsTETHER get = (PFN_vkGetSwapchainStatisticsTETHER)
+        vkGetDeviceProcAddr(t->app.device, "vkGetSwapchainStatisticsTETHER");
+    if (!get || !has_mode(compatible, ncompatible, VK_PRESENT_MODE_MAILBOX_KHR)) {
+        APP_CHECK(!opt->require, "vkGetSwapchainStatisticsTETHER %s, MAILBOX %s: tether's ICD "
+                  "answers the one and makes the other compatible with FIFO",
+                  get ? "found" : "not found",
+                  has_mode(compatible, ncompatible, VK_PRESENT_MODE_MAILBOX_KHR)
+                      ? "compatible with FIFO" : "not compatible with FIFO");
+        printf("note: no tether statistics or no MAILBOX; FIFO frames before a MAILBOX one "
+               "not checked\n");
+        return;
+    }
+    struct wsi_swapchain sc;
+    wsi_swapchain_create_modes(t, &sc, VK_PRESENT_MODE_FIFO_KHR, FRAMES, VK_NULL_HANDLE,
+                               compatible, ncompatible);
+    /* Nothing presented yet, so every image is free; beyond the imageCount -
+     * minImageCount + 1 guaranteed, a finite timeout is the valid way to ask. */
+    const uint32_t guaranteed = sc.image_count - sc.min_image_count + 1;
+    uint32_t images[FRAMES], rgb[FRAMES];
+    for (uint32_t i = 0; i < FRAMES; i++) {
+        VkResult r = acquire(t, &sc, i < guaranteed ? ACQUIRE_TIMEOUT_NS : 0, &images[i]);
+        APP_CHECK(r == VK_SUCCESS, "acquire %u of %d on a fresh %u-image swapchain: %s", i + 1,
+                  FRAMES, sc.image_count, wsi_result_name(r));
+        rgb[i] = frame_rgb(48 + i);
+    }
+    clear_images(t, &sc, images, rgb, FRAMES);
+    for (uint32_t i = 0; i < FRAMES; i++) {
+        const struct wsi_present_extras x = {
+            .set_mode = true,
+            .mode = i < QUEUED_FIFO_FRAMES ? VK_PRESENT_MODE_FIFO_KHR : VK_PRESENT_MODE_MAILBOX_KHR,
+        };
+        VK_CHECK(wsi_present_ext(t, &sc, images[i], VK_NULL_HANDLE, &x));
+    }
+    const VkSwapchainStatisticsTETHER st = settled_statistics(t, get, opt->settle_s);
+    APP_CHECK(st.framesPresented == FRAMES && st.framesShown == FRAMES &&
+                  st.framesDropped == 0 && st.framesFailed == 0,
+              "%d FIFO presents then 1 MAILBOX present: tether counts %llu presented, %llu "
+              "shown, %llu dropped, %llu failed; expected %d shown, none dropped (a MAILBOX "
+              "frame may replace queued MAILBOX frames only)", QUEUED_FIFO_FRAMES,
+              (unsigned long long)st.framesPresented, (unsigned long long)st.framesShown,
+              (unsigned long long)st.framesDropped, (unsigned long long)st.framesFailed, FRAMES);
+    expect_window(t, &sc, rgb[FRAMES - 1], opt, "the MAILBOX frame after queued FIFO frames");
+    printf("maintenance1: %d FIFO frames then 1 MAILBOX frame back to back on %u images: %llu "
+           "shown, %llu dropped, window shows the MAILBOX frame\n", QUEUED_FIFO_FRAMES,
+           sc.image_count, (unsigned long long)st.framesShown,
+           (unsigned long long)st.framesDropped);
+    wsi_swapchain_destroy(t, &sc);
+}
+
 void wsi_check_maintenance1(struct wsi_target *t, const struct wsi_maintenance1_options *opt)
 {
     if (!t->maintenance1) {
@@ -430,5 +619,7 @@ void wsi_check_maintenance1(struct wsi_target *t, const struct wsi_maintenance1_
     const uint32_t ncompatible = check_surface_queries(t, opt, compatible);
     check_mode_switching(t, opt, compatible, ncompatible);
     check_release(t, opt);
+    check_sticky_mode(t, opt, compatible, ncompatible);
+    check_mailbox_keeps_fifo(t, opt, compatible, ncompatible);
     printf("PASS maintenance1\n");
 }

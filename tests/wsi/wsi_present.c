@@ -6,6 +6,7 @@
  *   wsi_present [--size WxH] [--spec-timing] [--require-present-wait]
  *               [--require-maintenance1] [CHECK...]
  *   wsi_present --no-destroy
+ *   wsi_present --abandon
  *
  * CHECK is queries, present-modes, acquire, resize, present-wait or
  * maintenance1 (default: all, in that order). present-wait enables
@@ -14,8 +15,11 @@
  * maintenance1 does the same for VK_EXT_surface_maintenance1 and
  * VK_EXT_swapchain_maintenance1 (wsi_maintenance1.c), unless
  * --require-maintenance1. --no-destroy presents a few frames and returns from
- * main with the swapchain, surface, device and instance still alive. Exit
- * status 0 = passed. */
+ * main with the swapchain, surface, device and instance still alive.
+ * --abandon presents an image waiting on a semaphore nothing will ever signal
+ * and returns from main at once (invalid usage on purpose: a client that
+ * leaves the server's copy-out waiting forever; run without the validation
+ * layer, and through tether only). Exit status 0 = passed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -545,6 +549,39 @@ static int run_no_destroy(const struct options *opt)
     return 0;
 }
 
+/* A hostile-ish client: one image presented waiting on a binary semaphore
+ * that nothing will ever signal, then return from main with everything alive.
+ * Invalid on purpose (VUID-vkQueuePresentKHR-pWaitSemaphores-01295: a wait
+ * semaphore must be signalled or have a signal operation submitted before
+ * it), hence no validation layer in the run: through tether the server's
+ * copy-out of the image waits forever, and tetherd must still end the session
+ * once the client is gone (run_wsi_present.py checks that). Natively the
+ * driver's queue would just hang, so there is no native run. */
+static int run_abandon(const struct options *opt)
+{
+    static struct wsi_window window;
+    static struct wsi_target target;
+    static struct wsi_swapchain sc;
+    wsi_window_open(&window, opt->width, opt->height, BACKGROUND_RGB);
+    wsi_target_init(&target, &window, "wsi_present --abandon", 0);
+    wsi_swapchain_create(&target, &sc, VK_PRESENT_MODE_FIFO_KHR, 0, VK_NULL_HANDLE);
+    /* An acquire names a semaphore or a fence (VUID-vkAcquireNextImageKHR-
+     * semaphore-01780); the fence says the image is ours. */
+    VkFence acquired = wsi_fence_create(&target);
+    uint32_t image = UINT32_MAX;
+    VK_CHECK(vkAcquireNextImageKHR(target.app.device, sc.swapchain, UINT64_MAX, VK_NULL_HANDLE,
+                                   acquired, &image));
+    VK_CHECK(vkWaitForFences(target.app.device, 1, &acquired, VK_TRUE, 5ull * 1000000000));
+    VkSemaphore never = wsi_semaphore_create(&target);
+    VkResult r = wsi_present(&target, &sc, image, never);
+    APP_CHECK(r == VK_SUCCESS, "present of image %u waiting on a never-signalled semaphore: %s",
+              image, wsi_result_name(r));
+    printf("PASS abandon: image %u presented waiting on a semaphore nothing signals; returning "
+           "from main with it pending and everything alive\n", image);
+    fflush(stdout);
+    return 0;
+}
+
 static void parse_size(const char *s, struct options *opt)
 {
     unsigned w, h;
@@ -559,7 +596,7 @@ int main(int argc, char **argv)
     /* Line-buffered, so progress and a failure on stderr keep their order in a log. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct options opt = {.width = 500, .height = 500};
-    bool no_destroy = false;
+    bool no_destroy = false, abandon = false;
     const char *checks[8];
     int nchecks = 0;
     for (int i = 1; i < argc; i++) {
@@ -573,16 +610,21 @@ int main(int argc, char **argv)
             opt.require_maintenance1 = true;
         else if (!strcmp(argv[i], "--no-destroy"))
             no_destroy = true;
+        else if (!strcmp(argv[i], "--abandon"))
+            abandon = true;
         else if (argv[i][0] != '-' && nchecks < 8)
             checks[nchecks++] = argv[i];
         else
             vkapp_fail(__FILE__, __LINE__, "usage: %s [--size WxH] [--spec-timing] "
                        "[--require-present-wait] [--require-maintenance1] [--no-destroy] "
+                       "[--abandon] "
                        "[queries|present-modes|acquire|resize|present-wait|maintenance1...]",
                        argv[0]);
     }
     if (no_destroy)
         return run_no_destroy(&opt);
+    if (abandon)
+        return run_abandon(&opt);
     if (nchecks == 0) {
         static const char *const all[] = {"queries", "present-modes", "acquire", "resize",
                                           "present-wait", "maintenance1"};
