@@ -15,6 +15,7 @@
 #include "protocol/frame_codec.h"
 #include "protocol/handshake.h"
 #include "protocol/memory_sync.h"
+#include "protocol/present.h"
 #include "protocol/message.h"
 #include "tether_wire_tests.h"
 
@@ -110,6 +111,31 @@ static const struct tether_wire_case *find(const struct tether_wire_case *cases,
 
 static void memsync_section(struct tether_encoder *e, uint64_t id, uint64_t base, size_t len, unsigned kind);
 
+/* tether's presentation commands, as the ICD sends them (protocol/present.h). */
+static void present_seeds(void)
+{
+	struct tether_encoder e;
+	tether_encoder_init(&e);
+	struct tether_swapchain_desc sc = {
+		.device = 1, .swapchain = 2, .format = VK_FORMAT_B8G8R8A8_UNORM, .width = 640, .height = 480,
+		.layers = 1, .usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT, .codecs = 7, .image_count = 3,
+		.view_format_count = 1, .view_formats = {VK_FORMAT_B8G8R8A8_SRGB}, .images = {3, 4, 5},
+	};
+	size_t start = tether_enc_cmd_begin(&e, TETHER_CMD_SWAPCHAIN_CREATE);
+	tether_swapchain_desc_encode(&e, &sc);
+	tether_enc_cmd_end(&e, start);
+	write_file("commands", "tether_swapchain_create", e.data, e.size);
+	tether_encoder_reset(&e);
+	struct tether_present_desc p = {
+		.queue = 6, .wait_count = 1, .waits = {7}, .count = 1, .items = {{2, 1, 1, 8}},
+	};
+	start = tether_enc_cmd_begin(&e, TETHER_CMD_PRESENT);
+	tether_present_desc_encode(&e, &p);
+	tether_enc_cmd_end(&e, start);
+	write_file("commands", "tether_present", e.data, e.size);
+	tether_encoder_free(&e);
+}
+
 static void command_seeds(void)
 {
 	struct tether_encoder e, batch;
@@ -131,6 +157,7 @@ static void command_seeds(void)
 	write_file("commands", "batch", batch.data, batch.size);
 	tether_encoder_free(&e);
 	tether_encoder_free(&batch);
+	present_seeds();
 }
 
 static void struct_seeds(void)
