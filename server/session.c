@@ -172,6 +172,12 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 		tether_handshake_result_free(&hs);
 		return r;
 	}
+	/* Running before WELCOME: a client that has its answer finds the session
+	 * complete (its descriptors included). */
+	struct tether_srv_watchdog *watchdog = NULL;
+	if (!r && tether_srv_watchdog_start(tether_conn_fd(conn), tether_conn_peer(conn), &watchdog) < 0)
+		TETHER_LOGW("session", "%s: no watchdog: a session stuck in the driver outlives its client",
+			    tether_conn_peer(conn));
 	/* The token goes out in WELCOME only when the frame channel can come
 	 * (never to a 1.0 client). */
 	if (!r && opts->frames) {
@@ -182,6 +188,7 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	if (!r)
 		r = tether_handshake_server_accept(conn, opts->server_name, &hs, s.frames ? opts->frames->token : NULL);
 	if (r < 0) {
+		tether_srv_watchdog_stop(watchdog);
 		tether_srv_frame_channel_stop(s.frames);
 		TETHER_LOGW("session", "%s: handshake failed: %s", tether_conn_peer(conn),
 			    hs.error[0] ? hs.error : strerror(-r));
@@ -191,10 +198,6 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	TETHER_LOGI("session", "%s: session for \"%s\"", tether_conn_peer(conn), hs.peer_name);
 	tether_handshake_result_free(&hs);
 	tether_conn_set_timeout(conn, 0);
-	struct tether_srv_watchdog *watchdog = NULL;
-	if (tether_srv_watchdog_start(tether_conn_fd(conn), tether_conn_peer(conn), &watchdog) < 0)
-		TETHER_LOGW("session", "%s: no watchdog: a session stuck in the driver outlives its client",
-			    tether_conn_peer(conn));
 
 	tether_srv_objects_init(&s.objects);
 	s.handle_ops = (struct tether_handle_ops){handle_to_wire, handle_from_wire};
