@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "protocol/buffer.h"
 #include "protocol/frame_codec.h"
@@ -39,19 +38,6 @@ __attribute__((constructor)) static void frames_registry_init(void)
 uint32_t tether_icd_frames_codecs(void)
 {
 	return tether_frame_codecs_supported();
-}
-
-static unsigned decode_threads(void)
-{
-	const char *env = tether_getenv("TETHER_FRAME_THREADS");
-	long n = env ? strtol(env, NULL, 10) : 0;
-#if defined(_SC_NPROCESSORS_ONLN)
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
-#endif
-	if (n > 8)
-		n = 8;
-	return n < 1 ? 1 : (unsigned)n;
 }
 
 static struct tether_icd_swapchain *find_locked(struct tether_icd_frames *f, uint64_t id)
@@ -145,7 +131,7 @@ VkResult tether_icd_frames_get(struct tether_icd_conn *c, struct tether_icd_fram
 		goto out;
 	f->owner = c;
 	tether_mutex_init(&f->lock);
-	if (tether_frame_decoder_create(decode_threads(), &f->decoder) < 0)
+	if (tether_frame_decoder_create(tether_frame_threads(), &f->decoder) < 0)
 		goto fail;
 	result = tether_icd_conn_open_frames(c, &f->conn);
 	if (result != VK_SUCCESS)

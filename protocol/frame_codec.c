@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef TETHER_HAVE_LZ4
 #include <lz4.h>
@@ -19,6 +20,7 @@
 #include "protocol/frame_codec.h"
 #include "protocol/work_pool.h"
 #include "transport/platform/log.h"
+#include "transport/platform/platform.h"
 
 /*
  * Strips of about this many bytes. Measured with bench/bench_frame_codec.c's
@@ -170,6 +172,20 @@ struct tether_frame_encoder {
 	uint32_t row_bytes, src_stride;
 	struct tether_frame_packet *pkt;
 };
+
+unsigned tether_frame_threads(void)
+{
+	const char *env = tether_getenv("TETHER_FRAME_THREADS");
+	long n = env ? strtol(env, NULL, 10) : 0;
+#if defined(_SC_NPROCESSORS_ONLN)
+	if (n <= 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
+		if (n > 8)
+			n = 8;
+	}
+#endif
+	return n < 1 ? 1 : (unsigned)n;
+}
 
 int tether_frame_encoder_create(unsigned threads, struct tether_frame_encoder **out)
 {

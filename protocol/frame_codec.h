@@ -60,6 +60,13 @@ const char *tether_frame_codec_name(uint32_t codec);
  */
 int tether_frame_codec_parse(const char *name, enum tether_frame_codec *out);
 
+/**
+ * tether_frame_threads() - workers for an encoder or decoder: the
+ * TETHER_FRAME_THREADS environment variable, else half this machine's
+ * logical CPUs, at most 8 (at least 1 either way)
+ */
+unsigned tether_frame_threads(void);
+
 /* --- encoding (tetherd) ---------------------------------------------------- */
 
 struct tether_frame_encoder;

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "protocol/frame_codec.h"
 #include "protocol/message.h"
@@ -52,18 +51,6 @@ struct tether_srv_frame_pipeline {
 	struct tether_thread *encode_thread, *send_thread;
 	uint64_t frames_sent, bytes_sent;
 };
-
-static unsigned worker_count(void)
-{
-	const char *env = tether_getenv("TETHER_FRAME_THREADS");
-	long n = env ? strtol(env, NULL, 10) : 0;
-	if (n <= 0) {
-		n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
-		if (n > 8)
-			n = 8;
-	}
-	return n < 1 ? 1 : (unsigned)n;
-}
 
 /* Waits for the copy-out of @job; Return: its result. */
 static VkResult wait_copy(struct tether_srv_frame_pipeline *p, const struct tether_srv_frame_job *job)
@@ -226,7 +213,7 @@ int tether_srv_frame_pipeline_start(struct tether_conn *conn, struct tether_srv_
 	p->conn = conn;
 	tether_mutex_init(&p->lock);
 	tether_cond_init(&p->changed);
-	unsigned workers = worker_count();
+	unsigned workers = tether_frame_threads();
 	int r = tether_frame_encoder_create(workers, &p->encoder);
 	if (r == 0)
 		r = tether_codec_chooser_create(&p->chooser);
