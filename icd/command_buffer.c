@@ -60,6 +60,9 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_AllocateCommandBuffers(VkDevice device
 {
 	struct tether_icd_device *dev = (struct tether_icd_device *)device;
 	uint32_t n = pAllocateInfo->commandBufferCount;
+	VkResult r = tether_icd_conn_reserve(dev->base.conn, n, "vkAllocateCommandBuffers");
+	if (r != VK_SUCCESS)
+		return r;
 	tether_mutex_lock(&dev->pool_lock);
 	struct tether_icd_command_pool *pool = pool_get(dev, pAllocateInfo->commandPool, true);
 	if (!pool) {

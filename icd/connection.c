@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "protocol/limits.h"
 #include "protocol/message.h"
 #include "tether_wire.h"
 
@@ -39,6 +40,12 @@ struct tether_icd_conn {
 	struct tether_handshake_result hs; /* hs.token: the session's, for its frame channel */
 	char *address;                     /* the server's, to connect the frame channel to */
 	bool lost;
+	/* The server's limits (protocol 1.2), asked for when the objects this
+	 * connection made might pass them; objects counts every id sent as a new
+	 * object since, so it never undercounts what the server holds. */
+	struct tether_session_limits limits;
+	bool limits_known;
+	uint64_t objects;
 	struct tether_icd_cached_reply *cache[TETHER_ICD_CACHE_BUCKETS];
 	/* Reported at close (TETHER_LOG=info): what the session cost the link. */
 	uint64_t round_trips, cache_hits, messages, bytes_sent;
@@ -231,6 +238,13 @@ VkResult tether_icd_conn_flush_locked(struct tether_icd_conn *c)
 	}
 	if (c->batch.size == 0)
 		return VK_SUCCESS;
+	if (c->limits_known && c->batch.size > c->limits.message_bytes) {
+		char why[160];
+		snprintf(why, sizeof(why), "a message of %zu bytes is over the server's limit of %llu (tetherd --max-message)",
+			 c->batch.size, (unsigned long long)c->limits.message_bytes);
+		tether_icd_conn_fail(c, why);
+		return VK_ERROR_DEVICE_LOST;
+	}
 	struct tether_iovec iov = {c->batch.data, c->batch.size};
 	c->messages++;
 	c->bytes_sent += c->batch.size;
@@ -282,6 +296,55 @@ VkResult tether_icd_conn_call(struct tether_icd_conn *c, struct tether_decoder *
 void tether_icd_conn_unlock(struct tether_icd_conn *c)
 {
 	tether_mutex_unlock(&c->lock);
+}
+
+/* Asks the server for its limits and what this session uses of them. */
+static VkResult limits_refresh(struct tether_icd_conn *c)
+{
+	struct tether_decoder *d;
+	size_t start = tether_enc_cmd_begin(&c->batch, TETHER_CMD_SESSION_LIMITS);
+	tether_enc_cmd_end(&c->batch, start);
+	VkResult r = tether_icd_conn_call(c, &d);
+	if (r != VK_SUCCESS)
+		return r;
+	struct tether_session_limits l;
+	tether_session_limits_decode(d, &l);
+	if (d->fatal) {
+		tether_icd_conn_fail(c, d->error);
+		return VK_ERROR_DEVICE_LOST;
+	}
+	c->limits = l;
+	c->limits_known = true;
+	c->objects = l.objects_used;
+	return VK_SUCCESS;
+}
+
+VkResult tether_icd_conn_reserve_locked(struct tether_icd_conn *c, uint64_t count, const char *what)
+{
+	if (c->lost)
+		return VK_ERROR_DEVICE_LOST;
+	if (c->hs.minor < 2) /* a 1.1 server has no limits to ask for */
+		return VK_SUCCESS;
+	if (!c->limits_known || count > c->limits.objects || c->objects > c->limits.objects - count) {
+		VkResult r = limits_refresh(c);
+		if (r != VK_SUCCESS)
+			return r;
+		if (count > c->limits.objects || c->objects > c->limits.objects - count)
+			return TETHER_ERR("icd", VK_ERROR_OUT_OF_HOST_MEMORY,
+					  "%s: %llu new objects would pass the server's limit of %llu live objects "
+					  "per session (%llu live)", what, (unsigned long long)count,
+					  (unsigned long long)c->limits.objects, (unsigned long long)c->objects);
+	}
+	c->objects += count;
+	return VK_SUCCESS;
+}
+
+VkResult tether_icd_conn_reserve(struct tether_icd_conn *c, uint64_t count, const char *what)
+{
+	tether_mutex_lock(&c->lock);
+	VkResult r = tether_icd_conn_reserve_locked(c, count, what);
+	tether_mutex_unlock(&c->lock);
+	return r;
 }
 
 static uint64_t fnv1a64(const uint8_t *p, size_t n)

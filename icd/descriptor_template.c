@@ -25,6 +25,9 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateDescriptorUpdateTemplate(
 	const VkAllocationCallbacks *pAllocator, VkDescriptorUpdateTemplate *pDescriptorUpdateTemplate)
 {
 	struct tether_icd_device *dev = (struct tether_icd_device *)device;
+	VkResult r = tether_icd_conn_reserve(dev->base.conn, 1, "vkCreateDescriptorUpdateTemplate");
+	if (r != VK_SUCCESS)
+		return r;
 	struct tether_icd_update_template *t = calloc(1, sizeof(*t));
 	uint32_t n = pCreateInfo->descriptorUpdateEntryCount;
 	if (t)

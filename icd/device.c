@@ -62,9 +62,14 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateDevice(VkPhysicalDevice physical
 			names[info.enabledExtensionCount++] = name;
 	}
 	struct tether_encoder *e = tether_icd_conn_lock(c);
-	tether_encode_cmd_vkCreateDevice(e, physicalDevice, &info, NULL, &handle);
-	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
-		r = tether_decode_reply_vkCreateDevice(d, physicalDevice, &info, NULL, &handle);
+	/* The device and each of its queues are objects on the server. */
+	r = tether_icd_conn_reserve_locked(c, 1 + (uint64_t)nq, "vkCreateDevice");
+	if (r == VK_SUCCESS) {
+		tether_encode_cmd_vkCreateDevice(e, physicalDevice, &info, NULL, &handle);
+		r = VK_ERROR_INITIALIZATION_FAILED;
+		if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
+			r = tether_decode_reply_vkCreateDevice(d, physicalDevice, &info, NULL, &handle);
+	}
 	tether_icd_conn_unlock(c);
 	if (r != VK_SUCCESS) {
 		free(dev->queues);

@@ -88,6 +88,12 @@ void tether_icd_conn_unlock_async(struct tether_icd_conn *c);
  * reply, which *d then decodes. The lock stays held until tether_icd_conn_unlock. */
 VkResult tether_icd_conn_call(struct tether_icd_conn *c, struct tether_decoder **d);
 void tether_icd_conn_unlock(struct tether_icd_conn *c);
+/* Counts @count new objects before their ids are sent, so that the server's
+ * object limit is answered with VK_ERROR_OUT_OF_HOST_MEMORY here (logged,
+ * @what names the call) rather than by the server ending the session. Asks
+ * the server only when the count nears the limit. _locked: lock held. */
+VkResult tether_icd_conn_reserve(struct tether_icd_conn *c, uint64_t count, const char *what);
+VkResult tether_icd_conn_reserve_locked(struct tether_icd_conn *c, uint64_t count, const char *what);
 /* tether_icd_conn_call() for a query whose answer never changes: the request
  * encoded from batch offset @at is looked up among earlier replies; a hit is
  * answered locally and the request taken back out of the batch. */

@@ -98,9 +98,12 @@ static VkResult enumerate_remote(struct tether_icd_instance *inst)
 		handles[i] = (VkPhysicalDevice)pd;
 	}
 	e = tether_icd_conn_lock(c);
-	tether_encode_cmd_vkEnumeratePhysicalDevices(e, vk_inst, &count, handles);
-	r = VK_ERROR_DEVICE_LOST;
-	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
+	r = tether_icd_conn_reserve_locked(c, count, "vkEnumeratePhysicalDevices");
+	if (r == VK_SUCCESS) {
+		tether_encode_cmd_vkEnumeratePhysicalDevices(e, vk_inst, &count, handles);
+		r = VK_ERROR_DEVICE_LOST;
+	}
+	if (r == VK_ERROR_DEVICE_LOST && tether_icd_conn_call(c, &d) == VK_SUCCESS)
 		r = tether_decode_reply_vkEnumeratePhysicalDevices(d, vk_inst, &count, handles);
 	tether_icd_conn_unlock(c);
 	free(handles);
@@ -154,10 +157,13 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateInstance(const VkInstanceCreateI
 				    : VK_API_VERSION_1_0;
 	VkInstance handle = (VkInstance)inst;
 	struct tether_encoder *e = tether_icd_conn_lock(c);
-	tether_encode_cmd_vkCreateInstance(e, pCreateInfo, NULL, &handle);
 	struct tether_decoder *d;
-	r = VK_ERROR_INITIALIZATION_FAILED;
-	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
+	r = tether_icd_conn_reserve_locked(c, 1, "vkCreateInstance");
+	if (r == VK_SUCCESS) {
+		tether_encode_cmd_vkCreateInstance(e, pCreateInfo, NULL, &handle);
+		r = VK_ERROR_INITIALIZATION_FAILED;
+	}
+	if (r == VK_ERROR_INITIALIZATION_FAILED && tether_icd_conn_call(c, &d) == VK_SUCCESS)
 		r = tether_decode_reply_vkCreateInstance(d, pCreateInfo, NULL, &handle);
 	tether_icd_conn_unlock(c);
 	if (r == VK_SUCCESS)

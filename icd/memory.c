@@ -86,11 +86,14 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_AllocateMemory(VkDevice device, const 
 				  pAllocateInfo->memoryTypeIndex);
 	*pMemory = (VkDeviceMemory)(uintptr_t)tether_icd_new_id();
 	struct tether_decoder *d;
-	VkResult r = VK_ERROR_DEVICE_LOST;
 	struct tether_encoder *e = tether_icd_conn_lock(c);
-	tether_encode_cmd_vkAllocateMemory(e, device, pAllocateInfo, NULL, pMemory);
-	if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
-		r = tether_decode_reply_vkAllocateMemory(d, device, pAllocateInfo, NULL, pMemory);
+	VkResult r = tether_icd_conn_reserve_locked(c, 1, "vkAllocateMemory");
+	if (r == VK_SUCCESS) {
+		tether_encode_cmd_vkAllocateMemory(e, device, pAllocateInfo, NULL, pMemory);
+		r = VK_ERROR_DEVICE_LOST;
+		if (tether_icd_conn_call(c, &d) == VK_SUCCESS)
+			r = tether_decode_reply_vkAllocateMemory(d, device, pAllocateInfo, NULL, pMemory);
+	}
 	tether_icd_conn_unlock(c);
 	if (r != VK_SUCCESS)
 		return r;

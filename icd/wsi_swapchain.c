@@ -337,7 +337,7 @@ VKAPI_ATTR VkResult VKAPI_CALL tether_icd_CreateSwapchainKHR(VkDevice device,
 					desc.view_formats[desc.view_format_count++] = list->pViewFormats[i];
 			}
 	}
-	r = VK_SUCCESS;
+	r = tether_icd_conn_reserve(c, sc->image_count, "vkCreateSwapchainKHR");
 	for (uint32_t i = 0; i < sc->image_count && r == VK_SUCCESS; i++) {
 		sc->image_ids[i] = desc.images[i] = tether_icd_new_id();
 		r = tether_display_buffer_create(sc->surface->display, sc->extent.width, sc->extent.height,

@@ -12,7 +12,7 @@
 #include "transport/conn.h"
 
 #define TETHER_PROTOCOL_MAJOR 1
-#define TETHER_PROTOCOL_MINOR 1 /* 1.1: channels and the session token */
+#define TETHER_PROTOCOL_MINOR 2 /* 1.1: channels and the session token; 1.2: session limits */
 #define TETHER_HANDSHAKE_MAGIC "TETHER\r\n" /* 8 bytes, no NUL on the wire */
 #define TETHER_HANDSHAKE_MAGIC_SIZE 8
 

@@ -98,9 +98,19 @@ int tether_msg_recv_header(struct tether_conn *c, struct tether_msg_header *h)
 
 int tether_msg_recv(struct tether_conn *c, struct tether_msg_header *h, struct tether_buffer *buf)
 {
+	return tether_msg_recv_max(c, h, buf, TETHER_MSG_MAX_SIZE);
+}
+
+int tether_msg_recv_max(struct tether_conn *c, struct tether_msg_header *h, struct tether_buffer *buf,
+			uint64_t max)
+{
 	int err = tether_msg_recv_header(c, h);
 	if (err)
 		return err;
+	if (h->size > max)
+		return TETHER_ERR("protocol", -EMSGSIZE, "%s: message type %u of %llu bytes is over this session's "
+				  "limit of %llu", tether_conn_peer(c), (unsigned)h->type,
+				  (unsigned long long)h->size, (unsigned long long)max);
 	/* Grow with what actually arrives: a hostile 16-byte header must not
 	 * cost 256 MiB of memory before its payload shows up. */
 	size_t size = (size_t)h->size, done = 0;

@@ -12,6 +12,9 @@
 #define TETHER_MSG_HEADER_SIZE 16
 /* Largest payload accepted or sent; bulk memory transfers are split below it. */
 #define TETHER_MSG_MAX_SIZE (256u << 20)
+/* The smallest message limit a server may set: the ICD's largest messages are
+ * a batch of memory writes (up to 64 MiB, then a 32 MiB window more). */
+#define TETHER_MSG_MIN_LIMIT (128u << 20)
 
 enum tether_msg_type {
 	TETHER_MSG_HELLO = 1,    /* client -> server: versions, name, extensions */
@@ -49,6 +52,14 @@ int tether_msg_header_decode(const uint8_t in[TETHER_MSG_HEADER_SIZE], struct te
  * error of tether_conn_send().
  */
 int tether_msg_send(struct tether_conn *c, uint32_t type, const struct tether_iovec *iov, int iovcnt);
+
+/**
+ * tether_msg_recv_max() - tether_msg_recv() with a lower size limit
+ * Return: as tether_msg_recv(), and -EMSGSIZE (logged, nothing of the
+ * payload read) when the header announces more than @max bytes.
+ */
+int tether_msg_recv_max(struct tether_conn *c, struct tether_msg_header *h, struct tether_buffer *buf,
+			uint64_t max);
 
 /**
  * tether_msg_recv_header() - receive and check the next header

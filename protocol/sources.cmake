@@ -2,4 +2,4 @@
 # frame codec), relative to protocol/; included by protocol/CMakeLists.txt
 # beside the generated ones, and by the fuzz targets.
 set(TETHER_PROTOCOL_HAND_SOURCES message.c handshake.c buffer.c
-  present.c work_pool.c frame_codec.c codec_chooser.c)
+  present.c work_pool.c frame_codec.c codec_chooser.c limits.c)

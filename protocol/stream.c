@@ -127,7 +127,7 @@ uint64_t tether_dec_handle(struct tether_decoder *d, VkObjectType type, bool opt
 		return id;
 	uint64_t h = 0;
 	if (!d->handles->from_wire(d->handle_ctx, type, id, &h)) {
-		tether_decoder_fail(d, "unknown handle or wrong object type");
+		tether_decoder_fail(d, "handle unknown to this session, of another type, or of another instance or device");
 		return 0;
 	}
 	return h;

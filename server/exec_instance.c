@@ -79,8 +79,19 @@ void tether_srv_vkDestroyInstance(struct tether_srv_session *s, struct tether_de
 	if (d->fatal || !a.instance)
 		return;
 	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.instance);
-	tether_srv_memory_release_all(s);
+	/* Devices the application left are the driver's to free with the
+	 * instance; their mirrors and frame pipelines are ours. */
+	struct tether_srv_objects *t = &s->objects;
+	for (uint64_t i = 0; i < t->capacity; i++) {
+		struct tether_srv_object *o = &t->slots[i];
+		if (o->type == VK_OBJECT_TYPE_DEVICE && o->instance == a.instance_id &&
+		    tether_srv_object_find(t, o->id) == o) {
+			tether_srv_swapchains_release_device(s, (VkDevice)(uintptr_t)o->handle);
+			tether_srv_memory_release_device(s, (VkDevice)(uintptr_t)o->handle);
+		}
+	}
 	dt->DestroyInstance(a.instance, NULL);
+	tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_INSTANCE, a.instance_id);
 	tether_srv_object_remove(s, VK_OBJECT_TYPE_INSTANCE, a.instance_id);
 }
 
@@ -175,5 +186,6 @@ void tether_srv_vkDestroyDevice(struct tether_srv_session *s, struct tether_deco
 	tether_srv_swapchains_release_device(s, a.device);
 	tether_srv_memory_release_device(s, a.device);
 	dt->DestroyDevice(a.device, NULL);
+	tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_DEVICE, a.device_id);
 	tether_srv_object_remove(s, VK_OBJECT_TYPE_DEVICE, a.device_id);
 }

@@ -13,6 +13,7 @@
 
 #include "protocol/message.h"
 
+#include "protocol/limits.h"
 #include "protocol/memory_sync.h"
 #include "tether_wire.h"
 #include "transport/platform/log.h"
@@ -63,11 +64,22 @@ void tether_srv_vkAllocateMemory(struct tether_srv_session *s, struct tether_dec
 		goto reply;
 	}
 	VkMemoryPropertyFlags flags = mp.memoryTypes[a.pAllocateInfo->memoryTypeIndex].propertyFlags;
-	a.result = t->dt.AllocateMemory(a.device, a.pAllocateInfo, NULL, a.pMemory);
-	if (a.result != VK_SUCCESS)
+	const VkDeviceSize size = a.pAllocateInfo->allocationSize;
+	if (!tether_srv_memory_charge(s, size, "vkAllocateMemory")) {
+		a.result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
 		goto reply;
+	}
+	a.result = t->dt.AllocateMemory(a.device, a.pAllocateInfo, NULL, a.pMemory);
+	if (a.result != VK_SUCCESS) {
+		tether_srv_memory_discharge(s, size);
+		goto reply;
+	}
 	struct tether_srv_object *o = tether_srv_object_add(s, VK_OBJECT_TYPE_DEVICE_MEMORY, a.pMemory_ids[0],
 							    (uint64_t)(uintptr_t)*a.pMemory, 0);
+	if (o)
+		o->bytes = size;
+	else
+		tether_srv_memory_discharge(s, size);
 	if (o && (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
 		struct tether_srv_memory *m = calloc(1, sizeof(*m));
 		void *p = NULL;
@@ -237,6 +249,9 @@ bool tether_srv_execute_own(struct tether_srv_session *s, uint32_t id, struct te
 		return own_map_or_read(s, d, r, true);
 	case TETHER_CMD_MEMORY_READ:
 		return own_map_or_read(s, d, r, false);
+	case TETHER_CMD_SESSION_LIMITS:
+		tether_srv_session_limits(s, r);
+		return true;
 	case TETHER_CMD_MEMORY_UNMAP: {
 		struct tether_srv_memory *m = memory_find(s, tether_dec_u64(d));
 		if (m)

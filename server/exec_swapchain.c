@@ -216,13 +216,26 @@ static void own_swapchain_create(struct tether_srv_session *s, struct tether_dec
 		sc->image_count = desc.image_count;
 		VkPhysicalDeviceMemoryProperties mp;
 		t->dt.GetPhysicalDeviceMemoryProperties(t->physical, &mp);
+		/* Each image and its staging copy count against the memory limit. */
+		const uint64_t charge = (uint64_t)desc.width * desc.height * 4 * desc.layers * 2;
 		for (uint32_t i = 0; i < desc.image_count && result == VK_SUCCESS; i++) {
+			if (!tether_srv_memory_charge(s, charge, "a swapchain image")) {
+				result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+				break;
+			}
 			result = image_create(s, sc, &desc, &mp, &sc->images[i]);
 			sc->images[i].id = desc.images[i];
-			if (result == VK_SUCCESS &&
-			    !tether_srv_object_add(s, VK_OBJECT_TYPE_IMAGE, desc.images[i],
-						   (uint64_t)(uintptr_t)sc->images[i].image, 0))
-				result = VK_ERROR_OUT_OF_HOST_MEMORY;
+			struct tether_srv_object *o =
+				result != VK_SUCCESS ? NULL
+						     : tether_srv_object_add(s, VK_OBJECT_TYPE_IMAGE, desc.images[i],
+									     (uint64_t)(uintptr_t)sc->images[i].image, 0);
+			if (o) {
+				o->bytes = charge;
+			} else {
+				tether_srv_memory_discharge(s, charge);
+				if (result == VK_SUCCESS)
+					result = VK_ERROR_OUT_OF_HOST_MEMORY;
+			}
 		}
 		if (result != VK_SUCCESS) {
 			swapchain_free(s, sc);

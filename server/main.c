@@ -36,9 +36,15 @@ static void usage(FILE *f)
 		"  --device N     serve only the N-th GPU of this machine's Vulkan loader\n"
 		"  --name NAME    server name shown to clients (default: host name)\n"
 		"  --once         serve one client in this process, then exit (for debugging)\n"
+		"Limits per client session (K, M, G suffixes; a client over one gets the\n"
+		"Vulkan error for it, see docs/RELIABILITY.md):\n"
+		"  --max-memory SIZE   device memory, swapchains included (default: the GPU's)\n"
+		"  --max-objects N     live Vulkan objects (default %u)\n"
+		"  --max-message SIZE  largest message, %uM to %uM (default %uM)\n"
 		"The GPU follows the loader's own selection (VK_DRIVER_FILES etc.).\n"
 		"TETHER_LOG=error|warn|info|debug sets the log level.\n",
-		TETHER_DEFAULT_LISTEN);
+		TETHER_DEFAULT_LISTEN, TETHER_SRV_DEFAULT_MAX_OBJECTS, TETHER_MSG_MIN_LIMIT >> 20,
+		TETHER_MSG_MAX_SIZE >> 20, TETHER_SRV_DEFAULT_MAX_MESSAGE >> 20);
 }
 
 /* --once: one session in this process; its frame channel comes to the
@@ -111,8 +117,12 @@ int main(int argc, char **argv)
 {
 	const char *listen_addr = TETHER_DEFAULT_LISTEN;
 	static char host[256];
-	struct tether_srv_options opts = {.device_index = -1};
+	struct tether_srv_options opts = {
+		.device_index = -1,
+		.limits = {.objects = TETHER_SRV_DEFAULT_MAX_OBJECTS, .message_bytes = TETHER_SRV_DEFAULT_MAX_MESSAGE},
+	};
 	bool once = false;
+	int r;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
 			listen_addr = argv[++i];
@@ -126,6 +136,10 @@ int main(int argc, char **argv)
 			opts.device_index = (int)n;
 		} else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
 			opts.server_name = argv[++i];
+		} else if (i + 1 < argc && (r = tether_srv_limits_option(&opts.limits, argv[i], argv[i + 1])) != 0) {
+			if (r < 0)
+				return 2;
+			i++;
 		} else if (!strcmp(argv[i], "--once")) {
 			once = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -142,7 +156,7 @@ int main(int argc, char **argv)
 		opts.server_name = host;
 	}
 	struct tether_listener *l;
-	int r = tether_listener_open(listen_addr, &l);
+	r = tether_listener_open(listen_addr, &l);
 	if (r < 0) {
 		fprintf(stderr, "tetherd: cannot listen on %s: %s\n", listen_addr, strerror(-r));
 		return 1;

@@ -108,6 +108,15 @@ static void handle_forget(struct tether_srv_objects *t, const struct tether_srv_
 		e->id = 0; /* stays as a removed entry so probing goes past it */
 }
 
+/* Removes @o from the table, and its memory from the session's account. */
+static void forget(struct tether_srv_session *s, struct tether_srv_object *o)
+{
+	handle_forget(&s->objects, o);
+	tether_srv_memory_discharge(s, o->bytes);
+	o->id = REMOVED;
+	s->objects.live--;
+}
+
 struct tether_srv_object *tether_srv_object_of_handle(struct tether_srv_session *s, VkObjectType type,
 						      uint64_t handle)
 {
@@ -190,6 +199,8 @@ bool tether_srv_objects_fresh(struct tether_srv_session *s, const uint64_t *ids,
 {
 	if (count && !ids)
 		return false;
+	if (!tether_srv_objects_allowed(s, count))
+		return false;
 	for (uint64_t i = 0; i < count; i++)
 		if (ids[i] == 0 || ids[i] == REMOVED || tether_srv_object_find(&s->objects, ids[i]))
 			return false;
@@ -207,7 +218,14 @@ struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, Vk
 		i = (i + 1) & (t->capacity - 1);
 	if (t->slots[i].id == 0)
 		t->used++;
-	t->slots[i] = (struct tether_srv_object){id, type, handle, parent, NULL};
+	t->slots[i] = (struct tether_srv_object){
+		.id = id,
+		.type = type,
+		.handle = handle,
+		.parent = parent,
+		.instance = type == VK_OBJECT_TYPE_INSTANCE ? id : s->scope.instance,
+		.device = type == VK_OBJECT_TYPE_DEVICE ? id : s->scope.device,
+	};
 	t->live++;
 	handle_put(t, type, handle, id);
 	return &t->slots[i];
@@ -216,11 +234,21 @@ struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, Vk
 void tether_srv_object_remove(struct tether_srv_session *s, VkObjectType type, uint64_t id)
 {
 	struct tether_srv_object *o = tether_srv_object_find(&s->objects, id);
-	if (!o || o->type != type)
-		return;
-	handle_forget(&s->objects, o);
-	o->id = REMOVED;
-	s->objects.live--;
+	if (o && o->type == type)
+		forget(s, o);
+}
+
+void tether_srv_objects_remove_owned(struct tether_srv_session *s, VkObjectType owner_type, uint64_t owner)
+{
+	struct tether_srv_objects *t = &s->objects;
+	for (uint64_t i = 0; i < t->capacity; i++) {
+		struct tether_srv_object *o = &t->slots[i];
+		if (!o->id || o->id == REMOVED || o->id == owner)
+			continue;
+		uint64_t of = owner_type == VK_OBJECT_TYPE_DEVICE ? o->device : o->instance;
+		if (of == owner)
+			forget(s, o);
+	}
 }
 
 void tether_srv_objects_remove_children(struct tether_srv_session *s, VkObjectType type, uint64_t parent)
@@ -228,10 +256,7 @@ void tether_srv_objects_remove_children(struct tether_srv_session *s, VkObjectTy
 	struct tether_srv_objects *t = &s->objects;
 	for (uint64_t i = 0; i < t->capacity; i++) {
 		struct tether_srv_object *o = &t->slots[i];
-		if (o->id && o->id != REMOVED && o->type == type && o->parent == parent) {
-			handle_forget(t, o);
-			o->id = REMOVED;
-			t->live--;
-		}
+		if (o->id && o->id != REMOVED && o->type == type && o->parent == parent)
+			forget(s, o);
 	}
 }

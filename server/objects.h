@@ -16,6 +16,13 @@ struct tether_srv_object {
 	uint64_t handle;
 	uint64_t parent; /* real handle of the pool an object came from, or 0 */
 	void *data;      /* per-type state (memory mirrors) */
+	/* Whose object it is: ids of the VkInstance and VkDevice it belongs to
+	 * (a VkInstance or VkDevice names itself; 0: none, e.g. an instance's
+	 * surface has no device). A command may only name objects of the
+	 * instance and device its first handle belongs to. */
+	uint64_t instance;
+	uint64_t device;
+	uint64_t bytes; /* charged to the session's memory limit (server/limits.h) */
 };
 
 /* Reverse index: (object type, real handle) -> the id that named it last. */
@@ -49,6 +56,9 @@ void tether_srv_object_remove(struct tether_srv_session *s, VkObjectType type, u
  * name real handles), or NULL. */
 struct tether_srv_object *tether_srv_object_of_handle(struct tether_srv_session *s, VkObjectType type,
 						      uint64_t handle);
+/* Forgets every object that belongs to the VkDevice (or VkInstance) with
+ * id @owner, @owner itself excepted: it is gone from the driver with them. */
+void tether_srv_objects_remove_owned(struct tether_srv_session *s, VkObjectType owner_type, uint64_t owner);
 /* Forgets every object of @type allocated from the pool with real handle @parent. */
 void tether_srv_objects_remove_children(struct tether_srv_session *s, VkObjectType type, uint64_t parent);
 

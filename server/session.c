@@ -20,8 +20,9 @@
 #include "tether_wire.h"
 #include "transport/platform/log.h"
 
-/* What one message may make the server allocate while it is decoded. */
-#define SESSION_ARENA_LIMIT (1024u << 20)
+/* What one message may make the server allocate while it is decoded: its
+ * copies of the message's arrays and the arrays its queries fill. */
+#define SESSION_ARENA_LIMIT(message_limit) (2 * (size_t)(message_limit))
 
 static uint64_t handle_to_wire(void *ctx, VkObjectType type, uint64_t handle)
 {
@@ -29,11 +30,26 @@ static uint64_t handle_to_wire(void *ctx, VkObjectType type, uint64_t handle)
 	return o ? o->id : 0;
 }
 
+/* The first handle of a command (its dispatchable parameter) says whose
+ * command it is; any other must belong to the same instance and device, or
+ * to none (a surface belongs to no device). */
+static bool in_scope(struct tether_srv_session *s, const struct tether_srv_object *o)
+{
+	if (!s->scope.set) {
+		s->scope.set = true;
+		s->scope.instance = o->instance;
+		s->scope.device = o->device;
+		return true;
+	}
+	return (!o->instance || !s->scope.instance || o->instance == s->scope.instance) &&
+	       (!o->device || !s->scope.device || o->device == s->scope.device);
+}
+
 static bool handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
 {
 	struct tether_srv_session *s = ctx;
 	struct tether_srv_object *o = tether_srv_object_find(&s->objects, id);
-	if (!o || o->type != type)
+	if (!o || o->type != type || !in_scope(s, o))
 		return false;
 	*handle = o->handle;
 	return true;
@@ -118,6 +134,8 @@ static int run_batch(struct tether_srv_session *s, const uint8_t *data, size_t s
 		d.handle_ctx = s;
 		msg.cur += len;
 		s->reply_ready = false;
+		s->scope.set = false;
+		s->scope.instance = s->scope.device = 0;
 		tether_encoder_reset(&s->reply);
 		if (!tether_srv_execute(s, id, &d, &s->reply)) {
 			TETHER_LOGE("session", "%s: unknown command id 0x%08x", tether_conn_peer(s->conn), id);
@@ -201,7 +219,7 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 
 	tether_srv_objects_init(&s.objects);
 	s.handle_ops = (struct tether_handle_ops){handle_to_wire, handle_from_wire};
-	tether_arena_init(&s.arena, SESSION_ARENA_LIMIT);
+	tether_arena_init(&s.arena, SESSION_ARENA_LIMIT(opts->limits.message_bytes));
 	tether_encoder_init(&s.reply);
 	tether_encoder_init(&s.push);
 	s.reply.handles = &s.handle_ops;
@@ -211,7 +229,7 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	struct tether_buffer msg = {0};
 	for (;;) {
 		struct tether_msg_header h;
-		r = tether_msg_recv(conn, &h, &msg);
+		r = tether_msg_recv_max(conn, &h, &msg, opts->limits.message_bytes);
 		if (r == -ECONNRESET) {
 			r = 0;
 			break;

@@ -12,6 +12,7 @@
 
 #include "protocol/arena.h"
 #include "protocol/stream.h"
+#include "server/limits.h"
 #include "server/objects.h"
 #include "tether_srv_dispatch.h"
 #include "transport/conn.h"
@@ -22,6 +23,7 @@ struct tether_srv_frame_channel;
 struct tether_srv_options {
 	int device_index; /* --device N, or -1 for every GPU */
 	const char *server_name;
+	struct tether_srv_limits limits;
 	/* This connection's token and how its frame channel reaches it
 	 * (server/frame_channel.h); NULL: no frame channel. */
 	struct tether_srv_frame_link *frames;
@@ -52,8 +54,15 @@ struct tether_srv_session {
 	struct tether_encoder reply;
 	struct tether_encoder push; /* one MEMORY message being built */
 	bool reply_ready;
+	/* The command being decoded belongs to this instance and device (ids),
+	 * set by its first handle; every other handle it names must agree. */
+	struct {
+		bool set;
+		uint64_t instance, device;
+	} scope;
 	struct tether_srv_memory *memories;
 	uint64_t async_errors;
+	uint64_t memory_used; /* device memory charged to the limits (server/limits.h) */
 	uint64_t bytes_compared; /* of mapped memory, looking for GPU writes */
 	struct tether_srv_frame_channel *frames; /* the frame channel (server/frame_channel.h); NULL: none */
 	struct tether_srv_swapchain *swapchains;

@@ -128,7 +128,7 @@ void tether_conn_shutdown(struct tether_conn *c);
 /** tether_conn_close() - close and free the connection; NULL is ignored. */
 void tether_conn_close(struct tether_conn *c);
 
-/** tether_conn_peer() - the peer's address for log lines ("10.0.0.2:50412", "unix:/path"). */
+/** tether_conn_peer() - the peer's address for log lines ("10.0.0.2:50412", "unix:/path"); NULL gives "(no connection)". */
 const char *tether_conn_peer(const struct tether_conn *c);
 
 #ifndef _WIN32

@@ -482,7 +482,7 @@ void tether_conn_close(struct tether_conn *c)
 
 const char *tether_conn_peer(const struct tether_conn *c)
 {
-	return c->peer;
+	return c ? c->peer : "(no connection)";
 }
 
 int tether_conn_from_fd(int fd, struct tether_conn **out)

@@ -414,5 +414,5 @@ void tether_conn_close(struct tether_conn *c)
 
 const char *tether_conn_peer(const struct tether_conn *c)
 {
-	return c->peer;
+	return c ? c->peer : "(no connection)";
 }

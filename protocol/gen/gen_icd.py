@@ -46,24 +46,36 @@ def gen_entry(reg, cmd):
     out = ['VKAPI_ATTR %s VKAPI_CALL %s(%s)' % (ret, name, params_decl(cmd)), '{']
     body = []
     # Handles the call creates get client-allocated ids: no round trip needed.
-    for p in cmd.params:
-        if param_role(reg, cmd, p) == 'out_handles':
-            if reg.handles[reg.resolve(p.type)]:
-                raise SystemExit('%s creates dispatchable objects: list it in ICD_HAND_WRITTEN' % cmd.name)
-            if p.len:
-                cnt = p.len.replace('->', '->')
-                body += ['for (uint32_t i_ = 0; i_ < %s; i_++)' % cnt,
-                         '\t%s[i_] = (%s)(uintptr_t)tether_icd_new_id();' % (p.name, p.type)]
-            else:
-                body.append('*%s = (%s)(uintptr_t)tether_icd_new_id();' % (p.name, p.type))
+    # They count against the server's object limit first.
+    creates = [p for p in cmd.params if param_role(reg, cmd, p) == 'out_handles']
+    if creates:
+        if first.type == 'VkCommandBuffer' or ret != 'VkResult':
+            raise SystemExit('%s creates objects without a VkResult: list it in ICD_HAND_WRITTEN' % cmd.name)
+        counts = ' + '.join('(uint64_t)(%s)' % p.len if p.len else '1' for p in creates)
+        body += ['struct tether_icd_conn *c_ = tether_icd_conn_of(%s);' % first.name,
+                 'struct tether_encoder *e_ = tether_icd_conn_lock(c_);',
+                 'VkResult n_ = tether_icd_conn_reserve_locked(c_, %s, "%s");' % (counts, cmd.name),
+                 'if (n_ != VK_SUCCESS) {',
+                 '\ttether_icd_conn_unlock(c_);',
+                 '\treturn n_;',
+                 '}']
+    for p in creates:
+        if reg.handles[reg.resolve(p.type)]:
+            raise SystemExit('%s creates dispatchable objects: list it in ICD_HAND_WRITTEN' % cmd.name)
+        if p.len:
+            body += ['for (uint32_t i_ = 0; i_ < %s; i_++)' % p.len,
+                     '\t%s[i_] = (%s)(uintptr_t)tether_icd_new_id();' % (p.name, p.type)]
+        else:
+            body.append('*%s = (%s)(uintptr_t)tether_icd_new_id();' % (p.name, p.type))
     if first.type == 'VkCommandBuffer':
         body += ['tether_encode_cmd_%s(tether_icd_cmd_encoder(%s), %s);' % (cmd.name, first.name, args)]
         if ret == 'VkResult':
             body.append('return VK_SUCCESS;')
         out += ['\t' + l for l in body] + ['}', '']
         return out
-    body.append('struct tether_icd_conn *c_ = tether_icd_conn_of(%s);' % first.name)
-    body.append('struct tether_encoder *e_ = tether_icd_conn_lock(c_);')
+    if not creates:
+        body.append('struct tether_icd_conn *c_ = tether_icd_conn_of(%s);' % first.name)
+        body.append('struct tether_encoder *e_ = tether_icd_conn_lock(c_);')
     cached = cmd.name in CACHED_QUERIES
     if cached:
         body.append('const size_t at_ = e_->size;')

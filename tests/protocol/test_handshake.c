@@ -260,8 +260,8 @@ static void handshake_version_mismatch_refused(void **state)
 	struct pair p;
 	struct tether_buffer b = { 0 };
 	struct tether_handshake_result r;
-	static const char text[] = "protocol version mismatch: server speaks 1.1, client speaks 2.0";
-	_Static_assert(TETHER_PROTOCOL_MAJOR == 1 && TETHER_PROTOCOL_MINOR == 1, "update the text");
+	static const char text[] = "protocol version mismatch: server speaks 1.2, client speaks 2.0";
+	_Static_assert(TETHER_PROTOCOL_MAJOR == 1 && TETHER_PROTOCOL_MINOR == 2, "update the text");
 	pair_open(&p);
 	build_hello(&b, 2, 0);
 	send_raw(p.client, TETHER_MSG_HELLO, &b);
@@ -277,7 +277,7 @@ static void handshake_version_mismatch_refused(void **state)
 /* The client side of a mismatch: a (fake) newer server refuses us. */
 static void handshake_client_refused_by_newer_server(void **state)
 {
-	static const char text[] = "protocol version mismatch: server speaks 2.0, client speaks 1.1";
+	static const char text[] = "protocol version mismatch: server speaks 2.0, client speaks 1.2";
 	struct pair p;
 	struct tether_buffer b = { 0 };
 	struct tether_handshake_result r;
@@ -305,7 +305,7 @@ static void handshake_client_refused_by_newer_server(void **state)
 	put_u32(&b, 0);
 	send_raw(q.server, TETHER_MSG_WELCOME, &b);
 	assert_int_equal(tether_handshake_client(q.client, "app", NULL, 0, &r), -EPROTONOSUPPORT);
-	assert_string_equal(r.error, "protocol version mismatch: server speaks 3.0, client speaks 1.1");
+	assert_string_equal(r.error, "protocol version mismatch: server speaks 3.0, client speaks 1.2");
 	tether_buffer_free(&b);
 	pair_close(&p);
 	pair_close(&q);
@@ -551,7 +551,7 @@ static void handshake_welcome_carries_session_token(void **state)
 	assert_int_equal(s.result.channel, TETHER_CHANNEL_COMMANDS);
 	assert_false(s.result.has_token);
 	assert_int_equal(r.channel, TETHER_CHANNEL_COMMANDS);
-	assert_int_equal(r.minor, 1);
+	assert_int_equal(r.minor, TETHER_PROTOCOL_MINOR);
 	assert_true(r.has_token);
 	assert_memory_equal(r.token, test_token, sizeof(test_token));
 	tether_handshake_result_free(&r);

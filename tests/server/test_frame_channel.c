@@ -151,7 +151,7 @@ static void session_open(const struct tetherd *t, struct session *s)
 	assert_int_equal(tether_conn_connect(t->addr, &s->cmd), 0);
 	tether_conn_set_timeout(s->cmd, WAIT_MS);
 	assert_int_equal(tether_handshake_client(s->cmd, "frame channel test", NULL, 0, &s->hs), 0);
-	assert_int_equal(s->hs.minor, 1);
+	assert_int_equal(s->hs.minor, TETHER_PROTOCOL_MINOR);
 	assert_true(s->hs.has_token);
 }
 

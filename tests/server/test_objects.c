@@ -1,6 +1,8 @@
 /*
  * The per-session object table: ids to handles with their type, and back from
- * real handles to ids (replies, bind infos and frees name real handles).
+ * real handles to ids (replies, bind infos and frees name real handles),
+ * ownership by instance and device, and the session's object and memory
+ * limits.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +19,10 @@
 
 int main(void)
 {
+	struct tether_srv_options opts = {.limits = {.objects = 1u << 30}};
 	struct tether_srv_session s;
 	memset(&s, 0, sizeof(s));
+	s.opts = &opts;
 	tether_srv_objects_init(&s.objects);
 	const uint64_t n = 100000;
 
@@ -76,6 +80,45 @@ int main(void)
 			tether_srv_object_remove(&s, VK_OBJECT_TYPE_FENCE, 1000000 + round * 10000 + i);
 	}
 	CHECK(s.objects.capacity <= 1u << 20 && s.objects.by_handle_capacity <= 1u << 20);
+
+	/* The object limit counts live objects: new ids past it are refused. */
+	opts.limits.objects = s.objects.live + 3;
+	ids[0] = 2000001, ids[1] = 2000002, ids[2] = 2000003;
+	CHECK(tether_srv_objects_fresh(&s, ids, 3));
+	CHECK(tether_srv_object_add(&s, VK_OBJECT_TYPE_FENCE, 2000001, 0x7000000, 0));
+	CHECK(!tether_srv_objects_fresh(&s, ids + 1, 3 - 1 + 1));
+	CHECK(tether_srv_objects_fresh(&s, ids + 1, 2));
+	tether_srv_object_remove(&s, VK_OBJECT_TYPE_FENCE, 2000001);
+	opts.limits.objects = 1u << 30;
+
+	/* Objects belong to the instance and device current when they were made;
+	 * a device's objects go with it, and their memory leaves the account. */
+	s.scope.set = true;
+	s.scope.instance = 3000000, s.scope.device = 0;
+	CHECK(tether_srv_object_add(&s, VK_OBJECT_TYPE_INSTANCE, 3000000, 0x8000000, 0));
+	struct tether_srv_object *dev = tether_srv_object_add(&s, VK_OBJECT_TYPE_DEVICE, 3000001, 0x8000010, 0);
+	CHECK(dev && dev->instance == 3000000 && dev->device == 3000001);
+	s.scope.device = 3000001;
+	for (uint64_t i = 0; i < 10; i++) {
+		struct tether_srv_object *o =
+			tether_srv_object_add(&s, VK_OBJECT_TYPE_DEVICE_MEMORY, 3000100 + i, 0x8100000 + i * 8, 0);
+		CHECK(o && o->instance == 3000000 && o->device == 3000001);
+		CHECK(tether_srv_memory_charge(&s, 1000, "test"));
+		o->bytes = 1000;
+	}
+	CHECK(s.memory_used == 10000);
+	opts.limits.memory_bytes = 10500;
+	CHECK(!tether_srv_memory_charge(&s, 501, "test") && s.memory_used == 10000);
+	CHECK(tether_srv_memory_charge(&s, 500, "test") && s.memory_used == 10500);
+	tether_srv_memory_discharge(&s, 500);
+	tether_srv_object_remove(&s, VK_OBJECT_TYPE_DEVICE_MEMORY, 3000100);
+	CHECK(s.memory_used == 9000);
+	uint64_t before = s.objects.live;
+	tether_srv_objects_remove_owned(&s, VK_OBJECT_TYPE_DEVICE, 3000001);
+	CHECK(s.objects.live == before - 9 && s.memory_used == 0);
+	CHECK(tether_srv_object_find(&s.objects, 3000001) && !tether_srv_object_find(&s.objects, 3000105));
+	tether_srv_objects_remove_owned(&s, VK_OBJECT_TYPE_INSTANCE, 3000000);
+	CHECK(!tether_srv_object_find(&s.objects, 3000001) && tether_srv_object_find(&s.objects, 3000000));
 	printf("object table: %llu live, %llu slots, %llu reverse slots\n", (unsigned long long)s.objects.live,
 	       (unsigned long long)s.objects.capacity, (unsigned long long)s.objects.by_handle_capacity);
 	tether_srv_objects_free(&s.objects);
