@@ -5,7 +5,10 @@
 #include "transport/platform/log.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "transport/platform/platform.h"
 
 static int is_host_char(char ch, int bracketed)
 {
@@ -106,4 +109,19 @@ int tether_address_parse(const char *str, struct tether_address *out)
 		TETHER_LOGW("transport", "bad address \"%.300s\": expected HOST:PORT, [IPV6]:PORT or unix:PATH", str);
 	}
 	return err;
+}
+
+int tether_link_timeout_ms(void)
+{
+	const char *s = tether_getenv("TETHER_LINK_TIMEOUT_MS");
+	if (!s || !*s)
+		return TETHER_LINK_TIMEOUT_MS;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*end || v < 1000 || v > 600000) {
+		TETHER_LOGW("conn", "TETHER_LINK_TIMEOUT_MS=%s is not 1000 to 600000: using %d", s,
+			    TETHER_LINK_TIMEOUT_MS);
+		return TETHER_LINK_TIMEOUT_MS;
+	}
+	return (int)v;
 }

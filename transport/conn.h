@@ -15,6 +15,17 @@
  * an application's vkCreateInstance on a dead link). */
 #define TETHER_CONNECT_TIMEOUT_MS 5000
 
+/* A TCP peer that stops answering (cable pulled, link down, host gone) is
+ * given up after about this long: keep-alive probes find it while the
+ * connection is idle, a limit on unacknowledged data while it is not. A
+ * blocked receive then fails with -ETIMEDOUT and a send with -ETIMEDOUT or
+ * -EPIPE, so nothing waits on a dead link for ever. The environment variable
+ * TETHER_LINK_TIMEOUT_MS overrides it (1000 to 600000). */
+#define TETHER_LINK_TIMEOUT_MS 5000
+
+/** tether_link_timeout_ms() - TETHER_LINK_TIMEOUT_MS, or the environment's value */
+int tether_link_timeout_ms(void);
+
 /* One piece of a gather send. */
 struct tether_iovec {
 	const void *base;

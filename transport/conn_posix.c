@@ -74,6 +74,18 @@ static void tune_socket(int fd, enum tether_address_kind kind)
 			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 		if (read_sysctl("/proc/sys/net/core/rmem_max") >= size)
 			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		/* A dead peer is found within the link timeout (conn.h): probes
+		 * every second once idle for one, unacknowledged data for no longer. */
+		int timeout_ms = tether_link_timeout_ms();
+		int idle = 1, interval = 1, probes = timeout_ms / 1000 - 1;
+		if (probes < 1)
+			probes = 1;
+		unsigned user_timeout = (unsigned)timeout_ms;
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(probes));
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
 	} else {
 		/* Unix sockets do not autotune: larger is always better, up to the cap. */
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));

@@ -4,6 +4,7 @@
 #define WIN32_LEAN_AND_MEAN
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <mstcpip.h>
 #include <windows.h>
 
 #include "transport/conn.h"
@@ -84,6 +85,10 @@ static int last_err(void)
 	return wsa_errno(WSAGetLastError());
 }
 
+#ifndef TCP_MAXRT
+#define TCP_MAXRT 5 /* ws2ipdef.h (Windows Vista and later); older MinGW headers lack it */
+#endif
+
 static void tune_socket(SOCKET s)
 {
 	BOOL one = TRUE;
@@ -91,6 +96,15 @@ static void tune_socket(SOCKET s)
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof(one));
 	setsockopt(s, SOL_SOCKET, SO_SNDBUF, (const char *)&size, sizeof(size));
 	setsockopt(s, SOL_SOCKET, SO_RCVBUF, (const char *)&size, sizeof(size));
+	/* A dead peer is found within the link timeout (conn.h): keep-alive
+	 * probes every second once idle for one (Windows sends 10 before it
+	 * gives up), and retransmissions for no longer than the timeout. */
+	int timeout_ms = tether_link_timeout_ms();
+	struct tcp_keepalive ka = {.onoff = 1, .keepalivetime = 1000, .keepaliveinterval = 1000};
+	DWORD bytes = 0;
+	WSAIoctl(s, SIO_KEEPALIVE_VALS, &ka, sizeof(ka), NULL, 0, &bytes, NULL, NULL);
+	DWORD max_rt = (DWORD)(timeout_ms + 999) / 1000;
+	setsockopt(s, IPPROTO_TCP, TCP_MAXRT, (const char *)&max_rt, sizeof(max_rt));
 }
 
 static void format_inet(const struct sockaddr *sa, int len, char *buf, size_t size)
