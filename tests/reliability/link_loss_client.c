@@ -2,7 +2,7 @@
  * link_loss_client: a Vulkan program that keeps computing until its GPU goes
  * away, then waits for it to come back and computes again.
  *
- *   link_loss_client [--frames N] [--reconnect-s S]
+ *   link_loss_client [--frames N] [--reconnect-s S] [--hold-mib M]
  *
  * Phase 1 dispatches the iota shader over 1M words per iteration (a new
  * add value each time), waits with an unbounded vkWaitForFences and checks
@@ -15,7 +15,9 @@
  * --reconnect-s seconds (default 60), then runs --frames (default 3) checked
  * iterations on the new device and prints "recovered". Exit 0 only when
  * both phases happened; --frames without a loss (phase 1 ends after 100000
- * iterations) is a failure.
+ * iterations) is a failure. --hold-mib also allocates M MiB of device-local
+ * memory first and holds it (to see the server give it back when the program
+ * is killed).
  */
 #include "vkapp.h"
 
@@ -130,11 +132,14 @@ int main(int argc, char **argv)
 {
     unsigned frames = 3;
     double reconnect_s = 60;
+    unsigned hold_mib = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--frames") && i + 1 < argc)
             frames = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reconnect-s") && i + 1 < argc)
             reconnect_s = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--hold-mib") && i + 1 < argc)
+            hold_mib = (unsigned)atoi(argv[++i]);
         else
             APP_CHECK(0, "usage: %s [--frames N] [--reconnect-s S]", argv[0]);
     }
@@ -142,6 +147,16 @@ int main(int argc, char **argv)
 
     struct compute c;
     compute_init(&c);
+    VkDeviceMemory held = VK_NULL_HANDLE;
+    if (hold_mib) {
+        VkMemoryAllocateInfo ai = {
+            .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+            .allocationSize = (VkDeviceSize)hold_mib << 20,
+            .memoryTypeIndex = vkapp_find_memory_type(&c.app, ~0u, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0),
+        };
+        VK_CHECK(vkAllocateMemory(c.app.device, &ai, NULL, &held));
+        printf("holding %u MiB\n", hold_mib);
+    }
     double last_good = vkapp_now();
     VkResult r = VK_SUCCESS;
     for (uint32_t k = 1; k <= 100000; k++) {
@@ -155,6 +170,7 @@ int main(int argc, char **argv)
     printf("lost: %s %s after %.2f s\n", failed_call, vkapp_result_name(r), vkapp_now() - last_good);
     APP_CHECK(r == VK_ERROR_DEVICE_LOST, "%s failed with %s, expected VK_ERROR_DEVICE_LOST", failed_call,
               vkapp_result_name(r));
+    vkFreeMemory(c.app.device, held, NULL);
     compute_destroy_lost(&c);
 
     double start = vkapp_now();

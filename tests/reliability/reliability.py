@@ -6,6 +6,7 @@ a link cut in network namespaces.
   reliability.py many        --tetherd T --icd-manifest M --native-icd N --apps-dir D --loss-client P
   reliability.py soak        --tetherd T --icd-manifest M --native-icd N --apps-dir D --loss-client P [--seconds S]
   reliability.py link-cut    --tetherd T --icd-manifest M --native-icd N --loss-client P
+  reliability.py gpu-memory  --tetherd T --icd-manifest M --native-icd N --loss-client P  (NVIDIA)
 
 Exit 0 when every check holds, 1 when one fails, 2 on a harness error.
 python3 stdlib only.
@@ -225,6 +226,42 @@ def test_soak(args, workdir):
         check(server.alive(), "tetherd died")
 
 
+def gpu_memory_used_mib():
+    r = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return int(r.stdout.split()[0]) if r.returncode == 0 else None
+
+
+def test_gpu_memory(args, workdir):
+    """A client holding GPU memory is killed: the GPU's used memory (as
+    nvidia-smi reports it) is back where it was within a second of tetherd
+    ending the session."""
+    if not shutil.which("nvidia-smi") or gpu_memory_used_mib() is None:
+        th.log("SKIP: needs an NVIDIA GPU and nvidia-smi")
+        return 77
+    hold = 2048
+    with th.Tetherd(args.tetherd, args.native_icd, workdir, "tcp") as server:
+        time.sleep(0.5)
+        base = gpu_memory_used_mib()
+        victim = Program([args.loss_client, "--hold-mib", str(hold)], th.tether_env(args.icd_manifest, server.addr),
+                         os.path.join(workdir, "victim.log"))
+        check(victim.wait_line(r"^iteration 3$", 60), "the client never got going:\n" + victim.text())
+        held = gpu_memory_used_mib()
+        th.log("GPU memory used: %d MiB before, %d MiB with the client" % (base, held))
+        check(held - base >= hold, "the client's %d MiB do not show (%d -> %d)" % (hold, base, held))
+        before = session_ends(server.log_text())
+        victim.kill()
+        killed = time.monotonic()
+        check(wait_for(lambda: session_ends(server.log_text()) > before, 5), "the session did not end")
+        ended = time.monotonic()
+        back = wait_for(lambda: gpu_memory_used_mib() <= base + 16, 1.0, 0.05)
+        after = gpu_memory_used_mib()
+        th.log("killed: session ended after %.0f ms, GPU memory %d MiB %.0f ms after that"
+               % ((ended - killed) * 1000, after, (time.monotonic() - ended) * 1000))
+        check(back, "GPU memory still %d MiB (was %d) a second after the session ended" % (after, base))
+        check(server.alive(), "tetherd died")
+
+
 # ---- link cut in network namespaces -----------------------------------------
 
 NS_SERVER, NS_CLIENT = "tether-rel-srv", "tether-rel-cli"
@@ -323,7 +360,7 @@ def test_link_cut(args, workdir):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("test", choices=["limits", "many", "soak", "link-cut"])
+    p.add_argument("test", choices=["limits", "many", "soak", "link-cut", "gpu-memory"])
     p.add_argument("--tetherd", required=True)
     p.add_argument("--icd-manifest", required=True)
     p.add_argument("--native-icd", required=True)
@@ -338,7 +375,8 @@ def main():
     workdir = tempfile.mkdtemp(prefix="tether-rel-")
     rc = 1
     try:
-        tests = {"limits": test_limits, "many": test_many, "soak": test_soak, "link-cut": test_link_cut}
+        tests = {"limits": test_limits, "many": test_many, "soak": test_soak, "link-cut": test_link_cut,
+                 "gpu-memory": test_gpu_memory}
         rc = tests[args.test](args, workdir) or 0
         th.log("PASS" if rc == 0 else "SKIPPED")
     except Failure as e:

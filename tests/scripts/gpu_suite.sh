@@ -2,7 +2,8 @@
 # Runs tether's native-vs-remote comparisons against a real GPU driver, from
 # an already built tree, without CTest (for a GPU machine that has no build
 # tools): every compute program over a Unix socket and TCP loopback with the
-# validation layer on the server, and vulkaninfo field by field.
+# validation layer on the server, vulkaninfo field by field, and the
+# reliability checks that need no network namespaces.
 #   tests/scripts/gpu_suite.sh BUILD_DIR NATIVE_ICD_JSON
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -31,5 +32,12 @@ for app in $apps; do
   done
 done
 run vulkaninfo "$py" "$here/compare_vulkaninfo.py" "${common[@]}" --vulkaninfo "$(command -v vulkaninfo)"
+# Reliability on the real driver: limits, eight clients with one killed, and
+# the GPU memory a killed client held coming back (tests/reliability/).
+rel=("$py" "$here/../reliability/reliability.py")
+loss=(--loss-client "$build/tests/reliability/link_loss_client")
+run reliability_limits "${rel[@]}" limits "${common[@]}" --limits-client "$build/tests/reliability/limits_client"
+run reliability_many "${rel[@]}" many "${common[@]}" --apps-dir "$build/tests/apps" "${loss[@]}"
+run reliability_gpu_memory "${rel[@]}" gpu-memory "${common[@]}" "${loss[@]}"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
