@@ -192,6 +192,6 @@ VkPipeline bench_vk_graphics_pipeline(VkDevice device, const struct bench_vk_pip
 					     .renderPass = info->render_pass,
 					     .basePipelineIndex = -1};
 	VkPipeline pipeline;
-	VK_CHECK(vkCreateGraphicsPipelines(device, VK_NULL_HANDLE, 1, &gpci, NULL, &pipeline));
+	VK_CHECK(vkCreateGraphicsPipelines(device, info->cache, 1, &gpci, NULL, &pipeline));
 	return pipeline;
 }

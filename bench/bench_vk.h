@@ -82,6 +82,7 @@ struct bench_vk_pipeline_info {
 	VkPipelineLayout layout;
 	VkRenderPass render_pass; /* subpass 0; VK_NULL_HANDLE: dynamic rendering */
 	VkFormat color_format;    /* the color attachment's, with dynamic rendering */
+	VkPipelineCache cache;    /* VK_NULL_HANDLE: none */
 };
 
 /**
