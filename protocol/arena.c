@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define TETHER_ARENA_BLOCK (64u * 1024)
+#define TETHER_ARENA_KEEP (16u << 20)
 
 struct tether_arena_block {
 	struct tether_arena_block *next;
@@ -60,12 +61,14 @@ void *tether_arena_alloc(struct tether_arena *a, size_t size)
 
 void tether_arena_reset(struct tether_arena *a)
 {
-	/* Keep at most a few blocks so one huge message does not pin its memory. */
+	/* Keep the blocks a busy stream of messages needs again (a frame's
+	 * command buffers decode into a few MiB), but not what one huge
+	 * message took: reallocating them for every message costs page faults. */
 	size_t kept = 0;
 	struct tether_arena_block **link = &a->head;
 	while (*link) {
 		struct tether_arena_block *b = *link;
-		if (kept + b->size > 4 * TETHER_ARENA_BLOCK && b->size > TETHER_ARENA_BLOCK) {
+		if (kept + b->size > TETHER_ARENA_KEEP) {
 			*link = b->next;
 			free(b);
 			continue;

@@ -6,6 +6,7 @@
  */
 #include "server/session.h"
 #include "server/frame_channel.h"
+#include "server/profile.h"
 #include "server/session_watchdog.h"
 #include "server/swapchain.h"
 
@@ -19,6 +20,7 @@
 #include "protocol/message.h"
 #include "tether_wire.h"
 #include "transport/platform/log.h"
+#include "transport/platform/platform.h"
 
 /* What one message may make the server allocate while it is decoded: its
  * copies of the message's arrays and the arrays its queries fill. */
@@ -133,11 +135,24 @@ static int run_batch(struct tether_srv_session *s, const uint8_t *data, size_t s
 		d.handles = &s->handle_ops;
 		d.handle_ctx = s;
 		msg.cur += len;
+		s->commands++;
 		s->reply_ready = false;
 		s->scope.set = false;
 		s->scope.instance = s->scope.device = 0;
 		tether_encoder_reset(&s->reply);
-		if (!tether_srv_execute(s, id, &d, &s->reply)) {
+		const bool wait = id == TETHER_CMD_vkWaitForFences || id == TETHER_CMD_vkWaitSemaphores ||
+				  id == TETHER_CMD_vkQueueWaitIdle || id == TETHER_CMD_vkDeviceWaitIdle;
+		const bool timed = wait || s->profile;
+		const uint64_t t0 = timed ? tether_time_ns() : 0;
+		const bool known = tether_srv_execute(s, id, &d, &s->reply);
+		if (timed) {
+			uint64_t ns = tether_time_ns() - t0;
+			if (wait)
+				s->wait_ns += ns;
+			if (s->profile)
+				tether_srv_profile_add(s->profile, id, ns);
+		}
+		if (!known) {
 			TETHER_LOGE("session", "%s: unknown command id 0x%08x", tether_conn_peer(s->conn), id);
 			return -EPROTO;
 		}
@@ -225,11 +240,15 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	s.reply.handles = &s.handle_ops;
 	s.reply.handle_ctx = &s;
 	tether_srv_dispatch_load_global(&s.global, vkGetInstanceProcAddr);
+	s.profile = tether_srv_profile_create();
 
 	struct tether_buffer msg = {0};
 	for (;;) {
 		struct tether_msg_header h;
+		uint64_t t0 = tether_time_ns();
 		r = tether_msg_recv_max(conn, &h, &msg, opts->limits.message_bytes);
+		uint64_t t1 = tether_time_ns();
+		s.recv_ns += t1 - t0;
 		if (r == -ECONNRESET) {
 			r = 0;
 			break;
@@ -243,11 +262,19 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 		}
 		r = run_batch(&s, msg.data, msg.size);
 		tether_arena_reset(&s.arena);
+		s.messages++;
+		s.busy_ns += tether_time_ns() - t1;
 		if (r < 0)
 			break;
 	}
 	TETHER_LOGI("session", "%s: session ended (%s): %llu bytes of mapped memory compared", tether_conn_peer(conn),
 		    r ? strerror(-r) : "client left", (unsigned long long)s.bytes_compared);
+	TETHER_LOGI("session", "%s: %llu commands in %llu messages; %.1f ms executing them (%.0f ns a command outside waits, "
+		    "driver calls included), of which %.1f ms in waits; %.1f ms receiving", tether_conn_peer(conn),
+		    (unsigned long long)s.commands, (unsigned long long)s.messages, s.busy_ns / 1e6,
+		    s.commands ? (double)(s.busy_ns - s.wait_ns) / (double)s.commands : 0.0, s.wait_ns / 1e6,
+		    s.recv_ns / 1e6);
+	tether_srv_profile_finish(s.profile, tether_conn_peer(conn), 20);
 	tether_buffer_free(&msg);
 	session_free(&s);
 	tether_srv_frame_channel_stop(s.frames); /* after the frame pipeline, its user */

@@ -64,6 +64,9 @@ struct tether_srv_session {
 	uint64_t async_errors;
 	uint64_t memory_used; /* device memory charged to the limits (server/limits.h) */
 	uint64_t bytes_compared; /* of mapped memory, looking for GPU writes */
+	/* Where the session's thread spent its time (logged at the end). */
+	uint64_t commands, messages, busy_ns, recv_ns, wait_ns;
+	struct tether_srv_profile *profile; /* TETHER_PROFILE=1 (server/profile.h); NULL: off */
 	struct tether_srv_frame_channel *frames; /* the frame channel (server/frame_channel.h); NULL: none */
 	struct tether_srv_swapchain *swapchains;
 	struct tether_srv_frame_pipeline *frame_pipeline; /* started with the first swapchain */
