@@ -365,7 +365,7 @@ int tether_discovery_publish(const struct tether_discovery_service *svc, struct 
 		return -ENOMEM;
 	}
 	if (!new_client(p, &err)) {
-		TETHER_LOGW("discovery", "not advertised on DNS-SD: %s", av.avahi_strerror(err));
+		TETHER_LOGW("discovery", "not advertised on DNS-SD: %s (no system D-Bus or avahi-daemon)", av.avahi_strerror(err));
 		publisher_free(p);
 		return client_error(err);
 	}
