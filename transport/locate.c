@@ -5,6 +5,7 @@
 #include "transport/platform/platform.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +196,9 @@ int tether_server_cache_write(const struct tether_server_cache *c)
 	err = make_dirs(dir);
 	if (err)
 		return err;
-	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	/* Unique per process and call: two instances created at once write apart. */
+	static atomic_uint serial;
+	snprintf(tmp, sizeof(tmp), "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&serial, 1));
 	FILE *f = fopen(tmp, "wb");
 	if (!f)
 		return -errno;

@@ -152,7 +152,7 @@ static void read_netdev(const char *service_dir, char out[TETHER_TB_IFNAME_MAX])
 		return;
 	for (int i = 0; i < n; i++) {
 		if (!out[0] && names[i]->d_name[0] != '.' && is_ifname(names[i]->d_name))
-			snprintf(out, TETHER_TB_IFNAME_MAX, "%s", names[i]->d_name);
+			memcpy(out, names[i]->d_name, strlen(names[i]->d_name) + 1); /* fits: is_ifname() */
 		free(names[i]);
 	}
 	free(names);
