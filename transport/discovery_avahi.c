@@ -365,7 +365,9 @@ int tether_discovery_publish(const struct tether_discovery_service *svc, struct 
 		return -ENOMEM;
 	}
 	if (!new_client(p, &err)) {
-		TETHER_LOGW("discovery", "not advertised on DNS-SD: %s (no system D-Bus or avahi-daemon)", av.avahi_strerror(err));
+		TETHER_LOGW("discovery", "not advertised on DNS-SD: %s (no system D-Bus or avahi-daemon)",
+			    av.avahi_strerror(err));
+		p->client = NULL; /* a callback may have seen the client avahi_client_new() freed */
 		publisher_free(p);
 		return client_error(err);
 	}
