@@ -13,7 +13,8 @@ the client namespace with TETHER_SERVER unset. Checked:
      gives the same bytes as natively; the cache file names it.
   B  tetherd on 0.0.0.0 is reachable both ways: discover marks the cable
      address, the ICD takes it (tetherd sees the client's cable address),
-     `tether status` reports the path and the link.
+     `tether status` reports the path and the link, `tether bench-link`
+     compares what it measures with the link's nominal speed.
   C  the cached server is preferred among those discovered.
   D  without avahi-daemon the ICD uses the cached server.
   E  with neither, it fails with a clear message.
@@ -419,6 +420,13 @@ class Test:
         check('link:    0-1 "%s" (%s), USB4, 2 x 20 Gbit/s each way, %s %s.2/24' % (PEER_NAME, PEER_VENDOR, CLI_TB,
                                                                               NET_TB) in run.stdout,
               "status: no link line")
+        run = self.tether("bench-link", "--seconds", "1", "--size", "4M")
+        check(run.returncode == 0, "bench-link failed")
+        check("path:       Thunderbolt/USB4 link 0-1 (%s, USB4, nominal 40 Gbit/s out, 40 in)" % CLI_TB in run.stdout,
+              "bench-link: no cable path")
+        for way in ("upload", "download"):
+            check(re.search(r"^%s: +[0-9.]+ Gbit/s .*, [0-9]+%% of the link's nominal 40 Gbit/s$" % way, run.stdout,
+                            re.M), "bench-link: %s not compared with the link" % way)
 
     def scenario_c(self):
         th.log("C: the cached server wins among those discovered")
