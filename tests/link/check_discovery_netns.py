@@ -185,7 +185,8 @@ class Side:
     def __init__(self, work, pid, role, ifaces):
         self.role = role
         self.work = work
-        self.ns = Namespace("%s%d-%s" % (NS_PREFIX, pid, role))
+        self.ns_name = "%s%d-%s" % (NS_PREFIX, pid, role)
+        self.ns = None
         self.bus_path = os.path.join(work, "%s-bus" % role)
         self.bus_addr = "unix:path=" + self.bus_path
         self.ifaces = ifaces
@@ -197,6 +198,9 @@ class Side:
         self.dbus = None
         self.avahi = None
         self.avahi_starts = 0
+
+    def create(self):
+        self.ns = Namespace(self.ns_name)
 
     def env(self, extra=None):
         env = th.base_env()
@@ -370,6 +374,8 @@ class Test:
     # ---- scenarios ----
 
     def setup(self):
+        self.srv.create()
+        self.cli.create()
         make_veths(self.srv, self.cli)
         make_fake_sysfs(self.sysfs)
         for side in (self.srv, self.cli):
@@ -479,7 +485,8 @@ class Test:
                 side.avahi.stop()
             if side.dbus:
                 side.dbus.stop()
-            side.ns.delete()
+            if side.ns:
+                side.ns.delete()
 
 
 def main():
@@ -508,7 +515,9 @@ def main():
         test.scenario_f()
         th.log("PASS")
         return 0
-    except Failure as e:
+    except (Failure, subprocess.CalledProcessError) as e:
+        if isinstance(e, subprocess.CalledProcessError):
+            e = "%s: exit %d: %s" % (" ".join(e.cmd), e.returncode, (e.stderr or "").strip())
         th.log("FAIL: %s" % e)
         for name in sorted(os.listdir(work)):
             if name.endswith(".log"):
