@@ -99,9 +99,10 @@ static bool is_router_name(const char *name, unsigned *domain)
 
 static bool is_xdomain(const char *dir)
 {
-	char uevent[1024];
+	char uevent[1024], *save;
 	read_attr(dir, "uevent", uevent, sizeof(uevent));
-	for (char *line = strtok(uevent, "\n"); line; line = strtok(NULL, "\n"))
+	/* strtok_r: the ICD may look for links from several threads at once. */
+	for (char *line = strtok_r(uevent, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		if (!strcmp(line, "DEVTYPE=thunderbolt_xdomain"))
 			return true;
 	return false;
