@@ -13,6 +13,7 @@
 #include "protocol/limits.h"
 #include "protocol/message.h"
 #include "tether_wire.h"
+#include "transport/locate.h"
 
 #define TETHER_ICD_BATCH_LIMIT (4u << 20)
 #define TETHER_ICD_REPLY_ARENA (512u << 20)
@@ -66,36 +67,50 @@ void tether_icd_dispatchable_init(struct tether_icd_dispatchable *o, struct teth
 	o->conn = c;
 }
 
-static const char *server_address(void)
+/* The server this process reached by locating it, tried first by its next
+ * instance (an application may create several): no second browse. */
+static struct tether_candidate located_memo;
+static atomic_flag located_lock = ATOMIC_FLAG_INIT;
+
+static void memo_get(struct tether_candidate *out)
 {
-	const char *addr = tether_getenv("TETHER_SERVER");
-	return addr && *addr ? addr : TETHER_DEFAULT_LISTEN;
+	while (atomic_flag_test_and_set_explicit(&located_lock, memory_order_acquire))
+		;
+	*out = located_memo;
+	atomic_flag_clear_explicit(&located_lock, memory_order_release);
 }
 
-/**
- * tether_icd_conn_open() - connect to tetherd and shake hands
- * @app_name: reported to the server for its logs
- * @out: the new connection
- *
- * Return: VK_SUCCESS, or VK_ERROR_INITIALIZATION_FAILED with the reason logged.
- */
-VkResult tether_icd_conn_open(const char *app_name, struct tether_icd_conn **out)
+static void memo_set(const struct tether_candidate *c)
 {
-	const char *addr = server_address();
+	while (atomic_flag_test_and_set_explicit(&located_lock, memory_order_acquire))
+		;
+	located_memo = *c;
+	atomic_flag_clear_explicit(&located_lock, memory_order_release);
+}
+
+/* Connects to @addr and shakes hands. @quiet: a located candidate, whose
+ * failure is one of several tries (logged at info, not as an error). */
+static VkResult open_at(const char *addr, int connect_timeout_ms, bool quiet, const char *app_name,
+			struct tether_icd_conn **out)
+{
 	struct tether_icd_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	int r = tether_conn_connect(addr, &c->conn);
+	int r = tether_conn_connect_timeout(addr, connect_timeout_ms, &c->conn);
 	if (r < 0) {
 		free(c);
+		if (quiet) {
+			TETHER_LOGI("icd", "tetherd not reached at %s: %s", addr, strerror(-r));
+			return VK_ERROR_INITIALIZATION_FAILED;
+		}
 		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED,
 				  "cannot reach tetherd at %s: %s (set TETHER_SERVER)", addr, strerror(-r));
 	}
 	r = tether_handshake_client(c->conn, app_name ? app_name : "vulkan-app",
 				    tether_carried_extensions, tether_carried_extension_count, &c->hs);
 	if (r < 0) {
-		TETHER_LOGE("icd", "handshake with %s failed: %s", addr,
-			    c->hs.error[0] ? c->hs.error : strerror(-r));
+		TETHER_LOG_AT(quiet ? TETHER_LOG_INFO : TETHER_LOG_ERROR, "icd", "handshake with %s failed: %s", addr,
+			      c->hs.error[0] ? c->hs.error : strerror(-r));
 		tether_conn_close(c->conn);
 		tether_handshake_result_free(&c->hs);
 		free(c);
@@ -110,6 +125,60 @@ VkResult tether_icd_conn_open(const char *app_name, struct tether_icd_conn **out
 	TETHER_LOGI("icd", "connected to %s (%s)", addr, c->hs.peer_name);
 	*out = c;
 	return VK_SUCCESS;
+}
+
+static const char *source_name(enum tether_candidate_source s)
+{
+	return s == TETHER_CANDIDATE_CACHE ? "cached" : s == TETHER_CANDIDATE_DISCOVERY ? "found on DNS-SD" : "default";
+}
+
+/* No TETHER_SERVER: the server reached last in this process, then the
+ * locator's candidates (transport/locate.h); the one that answers becomes
+ * the cached server. Runs at vkCreateInstance only. */
+static VkResult open_located(const char *app_name, struct tether_icd_conn **out)
+{
+	struct tether_candidate cand;
+	VkResult r = VK_ERROR_INITIALIZATION_FAILED;
+	unsigned tries = 0;
+	memo_get(&cand);
+	if (cand.address[0] && open_at(cand.address, TETHER_LOCATE_CACHED_CONNECT_MS, true, app_name, out) == VK_SUCCESS)
+		return VK_SUCCESS;
+	struct tether_locator loc;
+	tether_locator_init(&loc, TETHER_PROTOCOL_MAJOR);
+	while (r != VK_SUCCESS && r != VK_ERROR_OUT_OF_HOST_MEMORY && tether_locator_next(&loc, &cand)) {
+		tries++;
+		TETHER_LOGI("icd", "trying %s tetherd %s%s%s%s", source_name(cand.source), cand.address,
+			    cand.instance[0] ? " (" : "", cand.instance, cand.instance[0] ? ")" : "");
+		r = open_at(cand.address, cand.connect_timeout_ms, true, app_name, out);
+	}
+	tether_locator_done(&loc);
+	if (r != VK_SUCCESS)
+		return TETHER_ERR("icd", r, "no tetherd found: %u address(es) tried (the cached server, DNS-SD, %s); "
+				  "set TETHER_SERVER=HOST:PORT", tries, TETHER_DEFAULT_LISTEN);
+	if (cand.link[0])
+		TETHER_LOGI("icd", "reached tetherd over the Thunderbolt link %s", cand.link);
+	memo_set(&cand);
+	int err = tether_locator_remember(&cand);
+	if (err < 0)
+		TETHER_LOGI("icd", "cannot write the server cache: %s", strerror(-err));
+	return VK_SUCCESS;
+}
+
+/**
+ * tether_icd_conn_open() - connect to tetherd and shake hands
+ * @app_name: reported to the server for its logs
+ * @out: the new connection
+ *
+ * The server is TETHER_SERVER's; without it, the one located as
+ * transport/locate.h says (cached, DNS-SD, default).
+ * Return: VK_SUCCESS, or VK_ERROR_INITIALIZATION_FAILED with the reason logged.
+ */
+VkResult tether_icd_conn_open(const char *app_name, struct tether_icd_conn **out)
+{
+	const char *addr = tether_getenv("TETHER_SERVER");
+	if (addr && *addr)
+		return open_at(addr, 0, false, app_name, out);
+	return open_located(app_name, out);
 }
 
 void tether_icd_conn_close(struct tether_icd_conn *c)

@@ -287,7 +287,7 @@ static void read_channel(struct reader *r, struct tether_handshake_result *out)
 	if (out->channel == TETHER_CHANNEL_FRAMES) {
 		r_bytes(r, out->token, sizeof(out->token), "session token");
 		out->has_token = !r->bad[0];
-	} else if (out->channel != TETHER_CHANNEL_COMMANDS) {
+	} else if (out->channel != TETHER_CHANNEL_COMMANDS && out->channel != TETHER_CHANNEL_LINK_TEST) {
 		r_fail(r, "unknown channel %u", (unsigned)out->channel);
 	}
 }
@@ -369,7 +369,8 @@ int tether_handshake_server_hello(struct tether_conn *c, const char *const *exts
 		    VK_API_VERSION_MAJOR(out->peer_vk_header_version),
 		    VK_API_VERSION_MINOR(out->peer_vk_header_version),
 		    VK_API_VERSION_PATCH(out->peer_vk_header_version), (unsigned)n, (unsigned)client_ext_count,
-		    out->channel == TETHER_CHANNEL_FRAMES ? ", frame channel" : "");
+		    out->channel == TETHER_CHANNEL_FRAMES ? ", frame channel"
+		    : out->channel == TETHER_CHANNEL_LINK_TEST ? ", link test" : "");
 done:
 	if (err) {
 		memset(out->token, 0, sizeof(out->token));
@@ -386,10 +387,11 @@ int tether_handshake_server_accept(struct tether_conn *c, const char *server_nam
 				   const struct tether_handshake_result *hello,
 				   const uint8_t token[TETHER_SESSION_TOKEN_SIZE])
 {
-	/* A frame channel belongs to a session that has agreed on extensions already. */
-	bool frames = hello->channel == TETHER_CHANNEL_FRAMES;
+	/* A frame channel belongs to a session that has agreed on extensions
+	 * already; a link test has no use for them. */
+	bool none = hello->channel != TETHER_CHANNEL_COMMANDS;
 	return send_welcome(c, TETHER_HANDSHAKE_ACCEPTED, server_name,
-			    frames ? NULL : (const char *const *)hello->exts, frames ? 0 : hello->ext_count,
+			    none ? NULL : (const char *const *)hello->exts, none ? 0 : hello->ext_count,
 			    hello->minor >= 1, token);
 }
 
@@ -528,6 +530,12 @@ int tether_handshake_client_attach(struct tether_conn *c, const char *client_nam
 				   struct tether_handshake_result *out)
 {
 	return client_handshake(c, client_name, NULL, 0, TETHER_CHANNEL_FRAMES, token, out);
+}
+
+int tether_handshake_client_link_test(struct tether_conn *c, const char *client_name,
+				      struct tether_handshake_result *out)
+{
+	return client_handshake(c, client_name, NULL, 0, TETHER_CHANNEL_LINK_TEST, NULL, out);
 }
 
 void tether_handshake_result_free(struct tether_handshake_result *r)

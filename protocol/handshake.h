@@ -12,7 +12,7 @@
 #include "transport/conn.h"
 
 #define TETHER_PROTOCOL_MAJOR 1
-#define TETHER_PROTOCOL_MINOR 2 /* 1.1: channels and the session token; 1.2: session limits */
+#define TETHER_PROTOCOL_MINOR 2 /* 1.1: channels and the session token; 1.2: session limits, link-test channel */
 #define TETHER_HANDSHAKE_MAGIC "TETHER\r\n" /* 8 bytes, no NUL on the wire */
 #define TETHER_HANDSHAKE_MAGIC_SIZE 8
 
@@ -32,6 +32,7 @@
  *   HELLO   magic[8], u32 major, u32 minor, u32 vk_header_version,
  *           string client_name, u32 n, n x string extension,
  *           since 1.1: u32 channel, and token[16] when channel is FRAMES
+ *           (a LINK_TEST HELLO carries no extensions and no token)
  *   WELCOME u32 status, u32 major, u32 minor, u32 vk_header_version,
  *           string server_name_or_error, u32 n, n x string common extension,
  *           since 1.1, when accepted and both sides speak 1.1: token[16]
@@ -48,10 +49,13 @@ enum tether_handshake_status {
 	TETHER_HANDSHAKE_REFUSED = 3,          /* well-formed but not served: the text says why */
 };
 
-/* What a connection carries (HELLO's channel field, 1.1). */
+/* What a connection carries (HELLO's channel field, 1.1). A server that
+ * does not know a channel refuses the HELLO ("unknown channel N"), so a new
+ * channel needs no version of its own. */
 enum tether_channel {
-	TETHER_CHANNEL_COMMANDS = 0, /* a new session: commands and replies */
-	TETHER_CHANNEL_FRAMES = 1,   /* a session's frame channel, attached by token */
+	TETHER_CHANNEL_COMMANDS = 0,  /* a new session: commands and replies */
+	TETHER_CHANNEL_FRAMES = 1,    /* a session's frame channel, attached by token */
+	TETHER_CHANNEL_LINK_TEST = 2, /* link measurement, no session (protocol/link_test.h) */
 };
 
 struct tether_handshake_result {
@@ -99,6 +103,18 @@ int tether_handshake_client_attach(struct tether_conn *c, const char *client_nam
 				   const uint8_t token[TETHER_SESSION_TOKEN_SIZE],
 				   struct tether_handshake_result *out);
 
+/**
+ * tether_handshake_client_link_test() - open this connection as a link-test channel
+ * @client_name: shown in the server's logs
+ * @out: filled on success (no extensions, no token); free with tether_handshake_result_free()
+ *
+ * The link-test requests (protocol/link_test.h) follow an accepting WELCOME.
+ * Return: as tether_handshake_client(); a server that predates the channel
+ * refuses with -EPROTO and out->error "bad HELLO: unknown channel 2".
+ */
+int tether_handshake_client_link_test(struct tether_conn *c, const char *client_name,
+				      struct tether_handshake_result *out);
+
 /*
  * The server answers in two steps, so that what it does with a connection
  * can depend on the HELLO (a frame channel is handed to its session, which
@@ -127,7 +143,7 @@ int tether_handshake_server_hello(struct tether_conn *c, const char *const *exts
  * tether_handshake_server_accept() - answer a good HELLO with an accepting WELCOME
  * @server_name: sent to the client (e.g. "tetherd 0.1 on NVIDIA GeForce RTX 4090")
  * @hello: what tether_handshake_server_hello() returned (its common
- *         extensions are sent; none on a frame channel)
+ *         extensions are sent; none on a frame or link-test channel)
  * @token: the session's token, sent to a 1.1 client; NULL sends zeros (no
  *         frame channel for this session)
  * Return: 0 or a transport error.

@@ -3,7 +3,8 @@
  * own process, so a driver crash caused by one client ends only that
  * client's session; the listening daemon goes on serving the next. A
  * connection that attaches a session's frame channel is handed to that
- * session's process (server/frame_channel.h).
+ * session's process (server/frame_channel.h). A TCP listener is advertised
+ * on DNS-SD by a process of its own (server/advertise.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,29 +14,51 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "server/advertise.h"
 #include "server/frame_channel.h"
 #include "server/session.h"
 #include "transport/conn.h"
 #include "transport/platform/log.h"
+#include "transport/thunderbolt.h"
 
 /* A Unix socket path to remove when tetherd is stopped. */
 static char socket_path[256];
+/* The DNS-SD advertiser to stop with tetherd (0: none). */
+static volatile pid_t advertiser;
 
 static void on_terminate(int sig)
 {
 	if (socket_path[0])
 		unlink(socket_path);
+	tether_srv_advertise_stop(advertiser);
 	_exit(128 + sig);
+}
+
+/* One line per Thunderbolt/USB4 host-to-host link: what a client on the
+ * other end of the cable can reach us over. */
+static void log_links(void)
+{
+	struct tether_tb_links links;
+	char line[512];
+	if (tether_tb_links_find(&links) < 0)
+		return;
+	if (!links.count)
+		fprintf(stderr, "tetherd: no Thunderbolt/USB4 host-to-host link%s\n",
+			links.bus_present ? "" : " (no Thunderbolt bus in sysfs)");
+	for (unsigned i = 0; i < links.count; i++)
+		fprintf(stderr, "tetherd: Thunderbolt/USB4 link %s: %s\n", links.link[i].device,
+			tether_tb_link_describe(&links.link[i], line, sizeof(line)));
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: tetherd [--listen ADDR] [--device N] [--name NAME]\n"
+		"usage: tetherd [--listen ADDR] [--device N] [--name NAME] [--no-advertise]\n"
 		"  --listen ADDR  HOST:PORT or unix:PATH (default %s, loopback only)\n"
 		"  --device N     serve only the N-th GPU of this machine's Vulkan loader\n"
 		"  --name NAME    server name shown to clients (default: host name)\n"
 		"  --once         serve one client in this process, then exit (for debugging)\n"
+		"  --no-advertise do not advertise a TCP listener on DNS-SD (_tether._tcp)\n"
 		"Limits per client session (K, M, G suffixes; a client over one gets the\n"
 		"Vulkan error for it, see docs/RELIABILITY.md):\n"
 		"  --max-memory SIZE   device memory, swapchains included (default: the GPU's)\n"
@@ -121,7 +144,7 @@ int main(int argc, char **argv)
 		.device_index = -1,
 		.limits = {.objects = TETHER_SRV_DEFAULT_MAX_OBJECTS, .message_bytes = TETHER_SRV_DEFAULT_MAX_MESSAGE},
 	};
-	bool once = false;
+	bool once = false, advertise = true;
 	int r;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
@@ -142,6 +165,8 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(argv[i], "--once")) {
 			once = true;
+		} else if (!strcmp(argv[i], "--no-advertise")) {
+			advertise = false;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
@@ -173,5 +198,12 @@ int main(int argc, char **argv)
 	 * say when they end). */
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	return once ? serve_once(l, &opts) : serve(l, &opts);
+	log_links();
+	if (advertise) {
+		pid_t pid = tether_srv_advertise_start(bound, &opts, tether_listener_fd(l));
+		advertiser = pid > 0 ? pid : 0;
+	}
+	r = once ? serve_once(l, &opts) : serve(l, &opts);
+	tether_srv_advertise_stop(advertiser);
+	return r;
 }

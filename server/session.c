@@ -6,6 +6,7 @@
  */
 #include "server/session.h"
 #include "server/frame_channel.h"
+#include "server/link_test.h"
 #include "server/profile.h"
 #include "server/session_watchdog.h"
 #include "server/swapchain.h"
@@ -202,6 +203,14 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	if (!r && hs.channel == TETHER_CHANNEL_FRAMES) {
 		/* Not a new session: another one's frame channel, handed over to it. */
 		r = tether_srv_frame_channel_attach(conn, &hs, opts->frames);
+		tether_handshake_result_free(&hs);
+		return r;
+	}
+	if (!r && hs.channel == TETHER_CHANNEL_LINK_TEST) {
+		/* Not a session: `tether bench-link` measuring the path. */
+		if (opts->frames)
+			tether_srv_frame_link_release(opts->frames);
+		r = tether_srv_link_test_run(conn, &hs, opts->server_name);
 		tether_handshake_result_free(&hs);
 		return r;
 	}

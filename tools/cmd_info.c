@@ -24,7 +24,8 @@ static void usage(FILE *f)
 		"the Vulkan loader is pointed at the tether ICD, the server's GPUs:\n"
 		"  VK_DRIVER_FILES=PREFIX/share/vulkan/icd.d/tether_icd.json tether info\n"
 		"  --server ADDR  HOST:PORT, [IPV6]:PORT or unix:PATH\n"
-		"                 (default: $TETHER_SERVER, else " TETHER_DEFAULT_LISTEN ")\n"
+		"                 (default: $TETHER_SERVER, else located as the ICD does:\n"
+		"                 the cached last server, DNS-SD, " TETHER_DEFAULT_LISTEN ")\n"
 		"Exit status: 0 success, 1 server unreachable or a query failed, 2 bad usage.\n");
 }
 
@@ -61,7 +62,7 @@ static void print_vk_version(const char *label, uint32_t v)
 static void print_server(const char *addr, const struct tether_tool_probe *p)
 {
 	const struct tether_handshake_result *hs = &p->hs;
-	printf("%-12s%s\n", "server", addr);
+	printf("%-12s%s (%s)\n", "server", addr, p->how);
 	printf("%-12s%s\n", "name", hs->peer_name);
 	printf("%-12s%u.%u (server %u.%u, this build %u.%u)\n", "protocol", TETHER_PROTOCOL_MAJOR,
 	       (unsigned)hs->minor, (unsigned)hs->peer_major, (unsigned)hs->peer_minor,
@@ -85,7 +86,7 @@ int tether_cmd_info(int argc, char **argv)
 		return TETHER_EXIT_OK;
 	}
 	struct tether_tool_probe p;
-	if (tether_tool_probe("info", opts.server, &p) < 0)
+	if (tether_tool_reach("info", &opts, &p) < 0)
 		return TETHER_EXIT_FAIL;
 	print_server(opts.server, &p);
 	tether_tool_probe_free(&p);

@@ -12,6 +12,7 @@ PACKAGES=(
   libxcb1-dev libxcb-shm0-dev libxcb-present-dev libxcb-randr0-dev libx11-dev libx11-xcb-dev
   libwayland-dev wayland-protocols xvfb x11-apps x11-utils weston xauth
   gfxreconstruct
+  libavahi-client-dev avahi-daemon dbus-daemon iproute2
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

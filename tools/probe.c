@@ -1,20 +1,22 @@
 /* What the tether subcommands share: the --server option and reaching a
  * server (connect + HELLO/WELCOME), timed, with failures explained in words a
- * user can act on. */
+ * user can act on; without a server named, locating one as the ICD does. */
 #include "tools/tool.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tether_wire.h"
 #include "transport/conn.h"
+#include "transport/locate.h"
 #include "transport/platform/platform.h"
 
 static const char *default_server(void)
 {
 	const char *env = tether_getenv("TETHER_SERVER");
-	return env && *env ? env : TETHER_DEFAULT_LISTEN;
+	return env && *env ? env : NULL;
 }
 
 int tether_tool_parse_opts(int argc, char **argv, struct tether_tool_opts *out)
@@ -76,15 +78,17 @@ static void explain_handshake_error(const char *cmd, const char *addr, int err,
 		fprintf(stderr, "tether %s: handshake with %s failed: %s\n", cmd, addr, strerror(-err));
 }
 
-int tether_tool_probe(const char *cmd, const char *addr, struct tether_tool_probe *out)
+/* Connect to @addr and shake hands; @quiet: say nothing on failure. */
+static int probe(const char *cmd, const char *addr, int timeout_ms, bool quiet, struct tether_tool_probe *out)
 {
 	struct tether_conn *c;
 	memset(out, 0, sizeof(*out));
 	uint64_t t0 = tether_time_ns();
-	int r = tether_conn_connect(addr, &c);
+	int r = tether_conn_connect_timeout(addr, timeout_ms, &c);
 	uint64_t t1 = tether_time_ns();
 	if (r < 0) {
-		explain_connect_error(cmd, addr, r);
+		if (!quiet)
+			explain_connect_error(cmd, addr, r);
 		return r;
 	}
 	/* Something that accepts but never answers must not hang the tool. */
@@ -92,15 +96,62 @@ int tether_tool_probe(const char *cmd, const char *addr, struct tether_tool_prob
 	r = tether_handshake_client(c, "tether-cli", tether_carried_extensions,
 				    tether_carried_extension_count, &out->hs);
 	uint64_t t2 = tether_time_ns();
+	snprintf(out->peer, sizeof(out->peer), "%s", tether_conn_peer(c));
 	tether_conn_close(c);
 	if (r < 0) {
-		explain_handshake_error(cmd, addr, r, &out->hs);
+		if (!quiet)
+			explain_handshake_error(cmd, addr, r, &out->hs);
 		tether_handshake_result_free(&out->hs);
 		return r;
 	}
 	out->connect_ns = t1 - t0;
 	out->handshake_ns = t2 - t1;
 	return 0;
+}
+
+int tether_tool_probe(const char *cmd, const char *addr, struct tether_tool_probe *out)
+{
+	return probe(cmd, addr, 0, false, out);
+}
+
+int tether_tool_reach(const char *cmd, struct tether_tool_opts *opts, struct tether_tool_probe *out)
+{
+	static char located[TETHER_LOCATE_ADDRESS_MAX];
+	if (opts->server) {
+		int r = probe(cmd, opts->server, 0, false, out);
+		out->how = tether_getenv("TETHER_SERVER") == opts->server ? "TETHER_SERVER" : "--server";
+		return r;
+	}
+	struct tether_locator loc;
+	struct tether_candidate cand;
+	unsigned tries = 0;
+	int r = -ENOENT;
+	tether_locator_init(&loc, TETHER_PROTOCOL_MAJOR);
+	while (r < 0 && tether_locator_next(&loc, &cand)) {
+		tries++;
+		r = probe(cmd, cand.address, cand.connect_timeout_ms, true, out);
+	}
+	tether_locator_done(&loc);
+	if (r < 0) {
+		fprintf(stderr, "tether %s: no tetherd found (%u address(es) tried: the cached server, DNS-SD, %s); "
+			"name one with --server or TETHER_SERVER\n", cmd, tries, TETHER_DEFAULT_LISTEN);
+		return r;
+	}
+	snprintf(located, sizeof(located), "%s", cand.address);
+	opts->server = located;
+	out->how = cand.source == TETHER_CANDIDATE_CACHE ? "the cached last server"
+		   : cand.source == TETHER_CANDIDATE_DISCOVERY ? "found on DNS-SD" : "the default address";
+	return 0;
+}
+
+int tether_tool_link_of_peer(const struct tether_tb_links *links, const char *peer)
+{
+	char host[TETHER_LOCATE_ADDRESS_MAX];
+	struct tether_address a;
+	if (tether_address_parse(peer, &a) || a.kind != TETHER_ADDRESS_TCP)
+		return -1;
+	snprintf(host, sizeof(host), "%s", a.host);
+	return tether_tb_link_of_address(links, host, NULL);
 }
 
 void tether_tool_probe_free(struct tether_tool_probe *p)

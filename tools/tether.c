@@ -12,7 +12,9 @@
 
 static const struct tether_tool_cmd commands[] = {
 	{"info", "show the server, its protocol and (through the ICD) its GPUs", tether_cmd_info},
-	{"status", "check that tetherd is reachable and time a round trip", tether_cmd_status},
+	{"status", "check that tetherd is reachable, time a round trip, show the links", tether_cmd_status},
+	{"discover", "list the tetherd servers advertised on DNS-SD", tether_cmd_discover},
+	{"bench-link", "measure round trips and throughput to tetherd", tether_cmd_bench_link},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
@@ -21,11 +23,12 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tether [--help | --version] COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 		"\n`tether COMMAND --help` describes a command's options.\n"
-		"TETHER_SERVER sets the default server address; TETHER_LOG=error|warn|info|debug\n"
-		"the log level.\n");
+		"TETHER_SERVER sets the default server address (without it, the server is\n"
+		"located as the ICD does: the cached last server, DNS-SD, the default);\n"
+		"TETHER_LOG=error|warn|info|debug the log level.\n");
 }
 
 static const struct tether_tool_cmd *find_command(const char *name)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "protocol/handshake.h"
+#include "transport/thunderbolt.h"
 
 /* Exit codes of every subcommand. */
 enum tether_tool_exit {
@@ -24,7 +25,9 @@ struct tether_tool_cmd {
 
 /* Options every subcommand that talks to a server accepts. */
 struct tether_tool_opts {
-	const char *server; /* --server, else TETHER_SERVER, else TETHER_DEFAULT_LISTEN */
+	/* --server, else TETHER_SERVER; NULL: located as the ICD does
+	 * (transport/locate.h) by tether_tool_reach(), which sets it. */
+	const char *server;
 	int help;           /* -h / --help was given */
 };
 
@@ -40,6 +43,8 @@ struct tether_tool_probe {
 	struct tether_handshake_result hs;
 	uint64_t connect_ns;   /* tether_conn_connect() */
 	uint64_t handshake_ns; /* HELLO sent to WELCOME checked: one round trip */
+	char peer[300];        /* the address connected to, "10.5.0.1:7380" */
+	const char *how;       /* how the server was chosen: "--server", "located on DNS-SD"... */
 };
 
 /**
@@ -54,6 +59,21 @@ int tether_tool_probe(const char *cmd, const char *addr, struct tether_tool_prob
 void tether_tool_probe_free(struct tether_tool_probe *p);
 
 /**
+ * tether_tool_reach() - probe the server @opts names, or locate one
+ * With opts->server NULL, tries the cached server, DNS-SD and the default
+ * as the ICD does, and sets opts->server to the one that answered.
+ * Return: 0 or a negative errno (explained on stderr).
+ */
+int tether_tool_reach(const char *cmd, struct tether_tool_opts *opts, struct tether_tool_probe *out);
+
+/**
+ * tether_tool_link_of_peer() - the Thunderbolt link a connection's peer is reached over
+ * @peer: "10.5.0.1:7380" or "[fe80::1%thunderbolt0]:7380" (tether_conn_peer())
+ * Return: the index in @links, or -1.
+ */
+int tether_tool_link_of_peer(const struct tether_tb_links *links, const char *peer);
+
+/**
  * tether_tool_list_gpus() - print the physical devices the Vulkan loader shows
  * Meant to run with the loader pointed at the tether ICD, so the devices are
  * the server's. Return: TETHER_EXIT_OK or TETHER_EXIT_FAIL (reason on stderr).
@@ -62,5 +82,7 @@ int tether_tool_list_gpus(void);
 
 int tether_cmd_info(int argc, char **argv);
 int tether_cmd_status(int argc, char **argv);
+int tether_cmd_discover(int argc, char **argv);
+int tether_cmd_bench_link(int argc, char **argv);
 
 #endif /* TETHER_TOOL_H */

@@ -74,6 +74,15 @@ int tether_address_parse(const char *str, struct tether_address *out);
 int tether_conn_connect(const char *addr, struct tether_conn **out);
 
 /**
+ * tether_conn_connect_timeout() - tether_conn_connect() with its own connect timeout
+ * @timeout_ms: for each address the name resolves to; 0 or less:
+ *              TETHER_CONNECT_TIMEOUT_MS. A cached address that may be stale
+ *              is tried briefly before falling back to discovery.
+ * Return: as tether_conn_connect().
+ */
+int tether_conn_connect_timeout(const char *addr, int timeout_ms, struct tether_conn **out);
+
+/**
  * tether_listener_open() - listen on @addr
  * TCP listeners set SO_REUSEADDR; port 0 picks a free port (see
  * tether_listener_address()). A unix: socket file left by a dead server is

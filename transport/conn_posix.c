@@ -149,8 +149,8 @@ static int unix_sockaddr(const char *path, struct sockaddr_un *sun)
 	return 0;
 }
 
-/* Non-blocking connect bounded by TETHER_CONNECT_TIMEOUT_MS, then back to blocking. */
-static int connect_timed(int fd, const struct sockaddr *sa, socklen_t len)
+/* Non-blocking connect bounded by @timeout_ms, then back to blocking. */
+static int connect_timed(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms)
 {
 	int flags = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -159,7 +159,7 @@ static int connect_timed(int fd, const struct sockaddr *sa, socklen_t len)
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		int r;
 		do
-			r = poll(&p, 1, TETHER_CONNECT_TIMEOUT_MS);
+			r = poll(&p, 1, timeout_ms);
 		while (r < 0 && errno == EINTR);
 		if (r == 0) {
 			err = -ETIMEDOUT;
@@ -194,7 +194,7 @@ static int connect_unix(const struct tether_address *a, struct tether_conn **out
 	return conn_new(fd, TETHER_ADDRESS_UNIX, peer, out);
 }
 
-static int connect_tcp(const struct tether_address *a, struct tether_conn **out)
+static int connect_tcp(const struct tether_address *a, int timeout_ms, struct tether_conn **out)
 {
 	struct addrinfo *res;
 	int err = resolve(a, 0, &res);
@@ -207,7 +207,7 @@ static int connect_tcp(const struct tether_address *a, struct tether_conn **out)
 			err = -errno;
 			continue;
 		}
-		err = connect_timed(fd, ai->ai_addr, ai->ai_addrlen);
+		err = connect_timed(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms);
 		if (!err) {
 			char peer[PEER_MAX];
 			format_inet(ai->ai_addr, ai->ai_addrlen, peer, sizeof(peer));
@@ -223,11 +223,18 @@ static int connect_tcp(const struct tether_address *a, struct tether_conn **out)
 
 int tether_conn_connect(const char *addr, struct tether_conn **out)
 {
+	return tether_conn_connect_timeout(addr, 0, out);
+}
+
+int tether_conn_connect_timeout(const char *addr, int timeout_ms, struct tether_conn **out)
+{
 	struct tether_address a;
 	int err = tether_address_parse(addr, &a);
 	if (err)
 		return err;
-	return a.kind == TETHER_ADDRESS_UNIX ? connect_unix(&a, out) : connect_tcp(&a, out);
+	if (timeout_ms <= 0)
+		timeout_ms = TETHER_CONNECT_TIMEOUT_MS;
+	return a.kind == TETHER_ADDRESS_UNIX ? connect_unix(&a, out) : connect_tcp(&a, timeout_ms, out);
 }
 
 /* A socket file is stale when nobody answers on it (its server died). */

@@ -164,8 +164,8 @@ static int parse_tcp(const char *addr, struct tether_address *a, int passive, st
 	return err == WSA_NOT_ENOUGH_MEMORY ? -ENOMEM : -EHOSTUNREACH;
 }
 
-/* Non-blocking connect bounded by TETHER_CONNECT_TIMEOUT_MS, then back to blocking. */
-static int connect_timed(SOCKET s, const struct sockaddr *sa, int len)
+/* Non-blocking connect bounded by @timeout_ms, then back to blocking. */
+static int connect_timed(SOCKET s, const struct sockaddr *sa, int len, int timeout_ms)
 {
 	u_long nb = 1;
 	ioctlsocket(s, FIONBIO, &nb);
@@ -176,7 +176,7 @@ static int connect_timed(SOCKET s, const struct sockaddr *sa, int len)
 		FD_ZERO(&ex);
 		FD_SET(s, &wr);
 		FD_SET(s, &ex);
-		struct timeval tv = { TETHER_CONNECT_TIMEOUT_MS / 1000, TETHER_CONNECT_TIMEOUT_MS % 1000 * 1000 };
+		struct timeval tv = { timeout_ms / 1000, timeout_ms % 1000 * 1000 };
 		int r = select(0, NULL, &wr, &ex, &tv);
 		if (r == 0) {
 			err = WSAETIMEDOUT;
@@ -195,7 +195,14 @@ static int connect_timed(SOCKET s, const struct sockaddr *sa, int len)
 
 int tether_conn_connect(const char *addr, struct tether_conn **out)
 {
+	return tether_conn_connect_timeout(addr, 0, out);
+}
+
+int tether_conn_connect_timeout(const char *addr, int timeout_ms, struct tether_conn **out)
+{
 	struct tether_address a;
+	if (timeout_ms <= 0)
+		timeout_ms = TETHER_CONNECT_TIMEOUT_MS;
 	struct addrinfo *res;
 	int err = parse_tcp(addr, &a, 0, &res);
 	if (err)
@@ -207,7 +214,7 @@ int tether_conn_connect(const char *addr, struct tether_conn **out)
 			err = last_err();
 			continue;
 		}
-		err = connect_timed(s, ai->ai_addr, (int)ai->ai_addrlen);
+		err = connect_timed(s, ai->ai_addr, (int)ai->ai_addrlen, timeout_ms);
 		if (!err) {
 			char peer[PEER_MAX];
 			format_inet(ai->ai_addr, (int)ai->ai_addrlen, peer, sizeof(peer));

@@ -4,8 +4,11 @@
  * tether_handshake_server_hello() (what tether_srv_session_run() calls first)
  * reads them from the accepted end under a receive timeout, so no input can
  * hang it; the HELLO is then accepted or, for a frame channel, refused, as
- * tetherd does with a token it does not know. The first 16 bytes also go
- * through tether_msg_header_decode().
+ * tetherd does with a token it does not know. A link-test HELLO is accepted
+ * and the rest of the input served as link-test requests
+ * (tether_srv_link_test_serve(), with a per-request limit small enough that
+ * no answer can fill the socket). The first 16 bytes also go through
+ * tether_msg_header_decode().
  * (transport/ has no way to wrap a socketpair in a tether_conn, hence the
  * listener.)
  */
@@ -18,6 +21,7 @@
 #include "fuzz_util.h"
 #include "protocol/handshake.h"
 #include "protocol/message.h"
+#include "server/link_test.h"
 #include "tether_wire.h"
 
 /* Well under a Unix socket's send buffer, so the write cannot block before
@@ -75,9 +79,11 @@ static void check_result(int r, const struct tether_handshake_result *out)
 			abort(); /* "On error nothing in @out is heap-owned" */
 		return;
 	}
-	if (out->channel > TETHER_CHANNEL_FRAMES || out->has_token != (out->channel == TETHER_CHANNEL_FRAMES) ||
+	if (out->channel > TETHER_CHANNEL_LINK_TEST || out->has_token != (out->channel == TETHER_CHANNEL_FRAMES) ||
 	    (out->channel != TETHER_CHANNEL_COMMANDS && out->peer_minor < 1))
-		abort(); /* a channel other than commands needs a 1.1 HELLO, and a token */
+		abort(); /* a channel other than commands needs a 1.1 HELLO; frames, a token */
+	if (out->channel == TETHER_CHANNEL_LINK_TEST && out->ext_count)
+		abort(); /* a link test agrees on no extensions */
 	if (!out->peer_name || out->peer_major != TETHER_PROTOCOL_MAJOR || out->minor > TETHER_PROTOCOL_MINOR ||
 	    out->ext_count > tether_carried_extension_count || (out->ext_count && !out->exts))
 		abort();
@@ -117,10 +123,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tether_handshake_result out;
 	int r = tether_handshake_server_hello(c, tether_carried_extensions, tether_carried_extension_count, &out);
 	check_result(r, &out);
-	if (!r && out.channel == TETHER_CHANNEL_FRAMES)
+	if (!r && out.channel == TETHER_CHANNEL_FRAMES) {
 		tether_handshake_server_refuse(c, TETHER_HANDSHAKE_REFUSED, "no live session has this token");
-	else if (!r)
+	} else if (!r && out.channel == TETHER_CHANNEL_LINK_TEST) {
+		/* Answers stay below the input's size plus 32 bytes a request: the
+		 * socket's buffer holds them all, nobody needs to read. */
+		static const struct tether_srv_link_limits limits = {1000000000u, 500, 16};
+		if (!tether_handshake_server_accept(c, "tetherd (fuzz)", &out, NULL)) {
+			int e = tether_srv_link_test_serve(c, &limits);
+			if (e && e != -EINVAL && e != -ETIMEDOUT && e != -EPIPE && e != -ECONNRESET)
+				abort(); /* the client's end closing is the only other way out */
+		}
+	} else if (!r) {
 		tether_handshake_server_accept(c, "tetherd (fuzz)", &out, token);
+	}
 	if (!r)
 		tether_handshake_result_free(&out);
 	tether_conn_close(c);

@@ -14,6 +14,7 @@
 
 #include "protocol/frame_codec.h"
 #include "protocol/handshake.h"
+#include "protocol/link_test.h"
 #include "protocol/memory_sync.h"
 #include "protocol/present.h"
 #include "protocol/message.h"
@@ -196,8 +197,9 @@ static void put_str(struct tether_encoder *e, const char *s)
 }
 
 /* A HELLO message, header included, offering every @step-th carried extension,
- * for @channel (a frame channel with a made-up token). */
-static void hello_seed(const char *name, uint32_t major, uint32_t step, uint32_t channel)
+ * for @channel (a frame channel with a made-up token), then @tail. */
+static void hello_seed_then(const char *name, uint32_t major, uint32_t step, uint32_t channel, const void *tail,
+			    size_t tail_len)
 {
 	struct tether_encoder p, m;
 	tether_encoder_init(&p);
@@ -221,9 +223,37 @@ static void hello_seed(const char *name, uint32_t major, uint32_t step, uint32_t
 	tether_msg_header_encode(&h, hdr);
 	tether_enc_raw(&m, hdr, sizeof(hdr));
 	tether_enc_raw(&m, p.data, p.size);
+	if (tail_len)
+		tether_enc_raw(&m, tail, tail_len);
 	write_file("handshake", name, m.data, m.size);
 	tether_encoder_free(&p);
 	tether_encoder_free(&m);
+}
+
+static void hello_seed(const char *name, uint32_t major, uint32_t step, uint32_t channel)
+{
+	hello_seed_then(name, major, step, channel, NULL, 0);
+}
+
+/* A link-test HELLO and requests as `tether bench-link` sends them (sizes the
+ * fuzz target serves), then one it refuses. */
+static void link_test_seed(void)
+{
+	struct tether_encoder t;
+	uint8_t h[TETHER_LINK_HEADER_SIZE], body[32];
+	tether_encoder_init(&t);
+	memset(body, 0x5a, sizeof(body));
+	const struct tether_link_request reqs[] = {
+		{TETHER_LINK_ECHO, 0, 32}, {TETHER_LINK_SINK, 0, 16}, {TETHER_LINK_SOURCE, 0, 16}, {7, 0, 1},
+	};
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		tether_link_request_encode(&reqs[i], h);
+		tether_enc_raw(&t, h, sizeof(h));
+		if (reqs[i].op == TETHER_LINK_ECHO || reqs[i].op == TETHER_LINK_SINK)
+			tether_enc_raw(&t, body, (size_t)reqs[i].size);
+	}
+	hello_seed_then("hello_link_test", TETHER_PROTOCOL_MAJOR, 0, TETHER_CHANNEL_LINK_TEST, t.data, t.size);
+	tether_encoder_free(&t);
 }
 
 static void handshake_seeds(void)
@@ -233,6 +263,7 @@ static void handshake_seeds(void)
 	hello_seed("hello_no_extensions", TETHER_PROTOCOL_MAJOR, 0, TETHER_CHANNEL_COMMANDS);
 	hello_seed("hello_next_major", TETHER_PROTOCOL_MAJOR + 1, 0, TETHER_CHANNEL_COMMANDS);
 	hello_seed("hello_attach_frames", TETHER_PROTOCOL_MAJOR, 0, TETHER_CHANNEL_FRAMES);
+	link_test_seed();
 	struct tether_msg_header h = {TETHER_MSG_COMMANDS, 0, 0};
 	uint8_t hdr[TETHER_MSG_HEADER_SIZE];
 	tether_msg_header_encode(&h, hdr);

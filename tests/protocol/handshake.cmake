@@ -27,6 +27,7 @@ foreach(t
     handshake_attach_hello_carries_token
     handshake_attach_refused_with_reason
     handshake_malformed_attach_hello_rejected
+    handshake_link_test_channel
     session_token_compare)
   add_test(NAME ${t} COMMAND test_handshake ${t})
   set_tests_properties(${t} PROPERTIES TIMEOUT 60 LABELS "protocol;sanitize")

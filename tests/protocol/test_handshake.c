@@ -1,7 +1,8 @@
 /* tests for protocol/message.h and protocol/handshake.h over loopback TCP:
  * framing checks, an accepted handshake with its extension intersection,
  * version mismatch refusals on both sides, hostile HELLOs, and the 1.1
- * fields: the session token in WELCOME, frame-channel HELLOs, 1.0 peers.
+ * fields: the session token in WELCOME, frame-channel HELLOs, 1.0 peers,
+ * and the link-test channel.
  * Run one test per CTest entry: test_handshake <test name>. */
 #include <errno.h>
 #include <setjmp.h>
@@ -716,7 +717,7 @@ static void handshake_malformed_attach_hello_rejected(void **state)
 		  put_u32(&b, 1), put_u32(&b, 0), put_str(&b, "x"), put_u32(&b, 0))
 	HEAD11(); /* no channel */
 	expect_bad_hello(b.data, b.size);
-	HEAD11(); put_u32(&b, 2); /* unknown channel */
+	HEAD11(); put_u32(&b, 3); /* unknown channel */
 	expect_bad_hello(b.data, b.size);
 	HEAD11(); put_u32(&b, 0xffffffffu);
 	expect_bad_hello(b.data, b.size);
@@ -786,6 +787,33 @@ static void handshake_malformed_attach_hello_rejected(void **state)
 	tether_buffer_free(&b);
 }
 
+/* A link-test HELLO: accepted with neither extensions nor a token, and the
+ * server learns what the connection is for. */
+static void handshake_link_test_channel(void **state)
+{
+	static const char *const server_exts[] = { "VK_KHR_swapchain" };
+	struct pair p;
+	struct tether_thread *t;
+	struct tether_handshake_result r;
+	pair_open(&p);
+	struct server_run s = { p.server, server_exts, 1, NULL };
+	assert_int_equal(tether_thread_create(&t, run_server, &s), 0);
+	assert_int_equal(tether_handshake_client_link_test(p.client, "bench-link", &r), 0);
+	assert_int_equal(tether_thread_join(t), 0);
+	assert_int_equal(s.err, 0);
+	assert_int_equal(s.result.channel, TETHER_CHANNEL_LINK_TEST);
+	assert_string_equal(s.result.peer_name, "bench-link");
+	assert_int_equal(s.result.ext_count, 0); /* the client offered none */
+	assert_false(s.result.has_token);
+	assert_int_equal(r.channel, TETHER_CHANNEL_LINK_TEST);
+	assert_string_equal(r.peer_name, "test server");
+	assert_int_equal(r.ext_count, 0);
+	assert_false(r.has_token);
+	tether_handshake_result_free(&r);
+	tether_handshake_result_free(&s.result);
+	pair_close(&p);
+}
+
 static void session_token_compare(void **state)
 {
 	uint8_t a[TETHER_SESSION_TOKEN_SIZE], b[TETHER_SESSION_TOKEN_SIZE];
@@ -819,6 +847,7 @@ static const struct CMUnitTest tests[] = {
 	TEST(handshake_attach_hello_carries_token),
 	TEST(handshake_attach_refused_with_reason),
 	TEST(handshake_malformed_attach_hello_rejected),
+	TEST(handshake_link_test_channel),
 	TEST(session_token_compare),
 };
 
