@@ -12,6 +12,7 @@
 
 #include "protocol/message.h"
 #include "tether_wire.h"
+#include "transport/client_connect.h"
 
 #define TETHER_ICD_BATCH_LIMIT (4u << 20)
 #define TETHER_ICD_REPLY_ARENA (512u << 20)
@@ -38,6 +39,7 @@ struct tether_icd_conn {
 	struct tether_decoder dec;
 	struct tether_handshake_result hs; /* hs.token: the session's, for its frame channel */
 	char *address;                     /* the server's, to connect the frame channel to */
+	struct tether_client_security security; /* TLS pinned to the paired server, or plaintext */
 	bool lost;
 	struct tether_icd_cached_reply *cache[TETHER_ICD_CACHE_BUCKETS];
 	/* Reported at close (TETHER_LOG=info): what the session cost the link. */
@@ -65,32 +67,60 @@ static const char *server_address(void)
 	return addr && *addr ? addr : TETHER_DEFAULT_LISTEN;
 }
 
+/* A refusal that needs the user to act: say what to do, once more in the
+ * ICD's own words (the application may show nothing else). */
+static void explain_refusal(const char *addr, const struct tether_handshake_result *hs)
+{
+	if (!strstr(hs->error, "pairing"))
+		return;
+#ifdef TETHER_HAVE_TLS
+	TETHER_LOGE("icd", "tetherd at %s serves paired clients only: run `tether pair %s` on this machine once, "
+		    "with the PIN tetherd then shows", addr, addr);
+#else
+	TETHER_LOGE("icd", "tetherd at %s serves paired clients only, and this Windows build of tether has no TLS "
+		    "yet (Schannel support comes later): on a link nobody else can reach, start tetherd with --insecure",
+		    addr);
+#endif
+}
+
 /**
  * tether_icd_conn_open() - connect to tetherd and shake hands
  * @app_name: reported to the server for its logs
  * @out: the new connection
  *
+ * TLS pinned to the server this client paired with at the address, when it
+ * did (`tether pair`); plaintext otherwise, which a TCP tetherd refuses
+ * unless it runs with --insecure (the refusal is logged with what to do).
  * Return: VK_SUCCESS, or VK_ERROR_INITIALIZATION_FAILED with the reason logged.
  */
 VkResult tether_icd_conn_open(const char *app_name, struct tether_icd_conn **out)
 {
 	const char *addr = server_address();
+	struct tether_client_info info;
+	char why[512];
 	struct tether_icd_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	int r = tether_conn_connect(addr, &c->conn);
+	int r = tether_client_security_load(addr, &c->security, why, sizeof(why));
 	if (r < 0) {
 		free(c);
-		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED,
-				  "cannot reach tetherd at %s: %s (set TETHER_SERVER)", addr, strerror(-r));
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "cannot connect to tetherd at %s: %s", addr, why);
+	}
+	r = tether_client_connect(addr, &c->security, NULL, &c->conn, &info);
+	if (r < 0) {
+		tether_client_security_release(&c->security);
+		free(c);
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "%s (set TETHER_SERVER)", info.error);
 	}
 	r = tether_handshake_client(c->conn, app_name ? app_name : "vulkan-app",
 				    tether_carried_extensions, tether_carried_extension_count, &c->hs);
 	if (r < 0) {
 		TETHER_LOGE("icd", "handshake with %s failed: %s", addr,
 			    c->hs.error[0] ? c->hs.error : strerror(-r));
+		explain_refusal(addr, &c->hs);
 		tether_conn_close(c->conn);
 		tether_handshake_result_free(&c->hs);
+		tether_client_security_release(&c->security);
 		free(c);
 		return VK_ERROR_INITIALIZATION_FAILED;
 	}
@@ -100,7 +130,8 @@ VkResult tether_icd_conn_open(const char *app_name, struct tether_icd_conn **out
 	c->batch.handles = &tether_icd_handle_ops;
 	c->batch.handle_ctx = c;
 	tether_arena_init(&c->arena, TETHER_ICD_REPLY_ARENA);
-	TETHER_LOGI("icd", "connected to %s (%s)", addr, c->hs.peer_name);
+	TETHER_LOGI("icd", "connected to %s (%s), %s%s", addr, c->hs.peer_name,
+		    c->security.tls ? "TLS 1.3 " : "plaintext", info.cipher);
 	*out = c;
 	return VK_SUCCESS;
 }
@@ -123,6 +154,7 @@ void tether_icd_conn_close(struct tether_icd_conn *c)
 	tether_buffer_free(&c->reply);
 	tether_arena_free(&c->arena);
 	tether_handshake_result_free(&c->hs);
+	tether_client_security_release(&c->security);
 	free(c->address);
 	tether_mutex_destroy(&c->lock);
 	for (unsigned i = 0; i < TETHER_ICD_CACHE_BUCKETS; i++)
@@ -180,10 +212,20 @@ VkResult tether_icd_conn_open_frames(struct tether_icd_conn *c, struct tether_co
 				  c->hs.peer_minor < 1 ? "; frame channels need 1.1" : "");
 	if (!c->address)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	int r = tether_conn_connect(c->address, &fc);
+	/* Over TLS a frame channel first names its session (transport/tls.h);
+	 * its certificate must be the one the command connection pinned. */
+	struct tether_client_info info;
+	const uint8_t *route = NULL;
+#ifdef TETHER_HAVE_TLS
+	uint8_t route_bytes[TETHER_FRAME_ROUTE_SIZE];
+	if (c->security.tls) {
+		tether_tls_frame_route(c->hs.token, route_bytes);
+		route = route_bytes;
+	}
+#endif
+	int r = tether_client_connect(c->address, &c->security, route, &fc, &info);
 	if (r < 0)
-		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "frame channel: cannot reach tetherd at %s: %s",
-				  c->address, strerror(-r));
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "frame channel: %s", info.error);
 	tether_conn_set_timeout(fc, TETHER_ICD_FRAMES_TIMEOUT_MS);
 	r = tether_handshake_client_attach(fc, "frame channel", c->hs.token, &hs);
 	if (!r) {

@@ -30,8 +30,10 @@ int tether_cmd_status(int argc, char **argv)
 		return TETHER_EXIT_FAIL;
 	printf("tetherd at %s is reachable: \"%s\", protocol %u.%u\n", opts.server, p.hs.peer_name,
 	       (unsigned)p.hs.peer_major, (unsigned)p.hs.peer_minor);
-	printf("connect %.3f ms, handshake round trip %.3f ms\n", p.connect_ns / 1e6,
-	       p.handshake_ns / 1e6);
+	printf("connect %.3f ms%s, handshake round trip %.3f ms\n", p.connect_ns / 1e6,
+	       p.tls ? " (with the TLS handshake)" : "", p.handshake_ns / 1e6);
+	printf("link: %s%s\n", p.tls ? "TLS 1.3, pinned to the paired server, " : "plaintext",
+	       p.tls ? p.cipher : "");
 	tether_tool_probe_free(&p);
 	return TETHER_EXIT_OK;
 }

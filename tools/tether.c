@@ -13,6 +13,9 @@
 static const struct tether_tool_cmd commands[] = {
 	{"info", "show the server, its protocol and (through the ICD) its GPUs", tether_cmd_info},
 	{"status", "check that tetherd is reachable and time a round trip", tether_cmd_status},
+	{"pair", "pair with a tetherd once, with the PIN it shows", tether_cmd_pair},
+	{"unpair", "forget a paired tetherd", tether_cmd_unpair},
+	{"paired", "list the servers this client is paired with", tether_cmd_paired},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -5,6 +5,7 @@
 #include "transport/platform/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static int is_host_char(char ch, int bracketed)
@@ -106,4 +107,18 @@ int tether_address_parse(const char *str, struct tether_address *out)
 		TETHER_LOGW("transport", "bad address \"%.300s\": expected HOST:PORT, [IPV6]:PORT or unix:PATH", str);
 	}
 	return err;
+}
+
+int tether_address_normalize(const char *str, char *buf, size_t len)
+{
+	struct tether_address a;
+	int err = tether_address_parse(str, &a);
+	if (err)
+		return err;
+	int n;
+	if (a.kind == TETHER_ADDRESS_UNIX)
+		n = snprintf(buf, len, "unix:%s", a.path);
+	else
+		n = snprintf(buf, len, strchr(a.host, ':') ? "[%s]:%s" : "%s:%s", a.host, a.port);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
