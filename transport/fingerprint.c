@@ -24,7 +24,7 @@ void tether_fingerprint_short(const struct tether_fingerprint *f, char out[TETHE
 	char full[TETHER_FINGERPRINT_TEXT_SIZE];
 	tether_fingerprint_format(f, full);
 	memcpy(out, full, 7 + 16);
-	memcpy(out + 7 + 16, "\xe2\x80\xa6", 3); /* U+2026 HORIZONTAL ELLIPSIS */
+	memcpy(out + 7 + 16, "...", 3); /* ASCII: it also travels in WELCOME texts */
 	out[TETHER_FINGERPRINT_SHORT_SIZE - 1] = '\0';
 }
 

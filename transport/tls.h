@@ -16,7 +16,7 @@
 #define TETHER_FINGERPRINT_SIZE 32
 /* "SHA256:" + 64 lowercase hex digits + NUL */
 #define TETHER_FINGERPRINT_TEXT_SIZE (7 + 2 * TETHER_FINGERPRINT_SIZE + 1)
-/* The short form used in log lines: "SHA256:" + 16 hex digits + "…" + NUL */
+/* The short form used in log lines: "SHA256:" + 16 hex digits + "..." + NUL */
 #define TETHER_FINGERPRINT_SHORT_SIZE (7 + 16 + 3 + 1)
 
 /* ALPN protocol names: what a TLS connection is for is known when the
