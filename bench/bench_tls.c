@@ -9,7 +9,8 @@
  * Whether kernel TLS (kTLS) is possible on this kernel is probed and printed.
  *
  *   tether_bench_tls [--seconds S] [--sizes 1,4,16] [--suites all|NAME,...]
- *                    [--write-buffers 0,262144] [--server-netns NS --client-netns NS
+ *                    [--write-buffers 0,262144] [--read-buffers 262144] [--round-trips N]
+ *                    [--server-netns NS --client-netns NS
  *                    --address IP] [--cpus SENDER,RECEIVER]
  */
 #include <errno.h>
@@ -42,10 +43,11 @@ struct options {
 	int nsizes;
 	const char *suites[MAX_LIST];
 	int nsuites;
-	long wbufs[MAX_LIST];
-	int nwbufs;
+	long wbufs[MAX_LIST], rbufs[MAX_LIST];
+	int nwbufs, nrbufs;
 	const char *server_ns, *client_ns, *address;
 	int cpu_send, cpu_recv;
+	int round_trips; /* --round-trips N: measure those instead of bulk transfers */
 };
 
 struct side {
@@ -80,6 +82,7 @@ static void *sender(void *arg)
 {
 	struct side *s = arg;
 	pin(s->cpu);
+	pthread_setname_np(pthread_self(), "tls-sender"); /* perf report --sort comm */
 	uint8_t *payload = malloc(s->size);
 	for (size_t i = 0; i < s->size; i++)
 		payload[i] = (uint8_t)(i * 131 + 7);
@@ -92,6 +95,7 @@ static void *sender(void *arg)
 		if (s->err)
 			break;
 		s->messages++;
+		s->bytes += s->size + sizeof(header);
 	}
 	s->cpu_s = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 	/* An empty header ends the run. */
@@ -107,6 +111,7 @@ static void *receiver(void *arg)
 {
 	struct side *s = arg;
 	pin(s->cpu);
+	pthread_setname_np(pthread_self(), "tls-receiver");
 	uint8_t *payload = malloc(s->size), header[16];
 	double c0 = now_s(CLOCK_THREAD_CPUTIME_ID), w0 = now_s(CLOCK_MONOTONIC), w_end = w0 + s->seconds;
 	for (;;) {
@@ -186,29 +191,38 @@ static void *server_handshake(void *arg)
 	return NULL;
 }
 
-/* One measurement. @suite NULL: plain TCP. */
+/* A connected pair, through TLS with @suite's contexts unless @suite is NULL. */
+static int open_pair(const struct options *o, const struct tls_setup *t, const char *suite, char *cipher,
+		     size_t cipher_len, struct tether_conn **cli, struct tether_conn **srv)
+{
+	if (connect_pair(o, cli, srv))
+		return -1;
+	snprintf(cipher, cipher_len, "-");
+	if (!suite)
+		return 0;
+	struct handshake_arg h = {*srv, t->server, 0};
+	struct tether_thread *th;
+	struct tether_tls_peer peer;
+	tether_thread_create(&th, server_handshake, &h);
+	int err = tether_tls_client_start(*cli, t->client, TETHER_ALPN_SESSION, NULL, &peer);
+	tether_thread_join(th);
+	if (err || h.err) {
+		fprintf(stderr, "bench_tls: handshake: %s\n", peer.error);
+		tether_conn_close(*cli);
+		tether_conn_close(*srv);
+		return -1;
+	}
+	snprintf(cipher, cipher_len, "%s", peer.cipher);
+	return 0;
+}
+
+/* One bulk measurement. @suite NULL: plain TCP. */
 static int run_case(const struct options *o, const struct tls_setup *t, const char *suite, size_t size,
 		    char *cipher, size_t cipher_len, struct side *snd, struct side *rcv)
 {
 	struct tether_conn *cli, *srv;
-	if (connect_pair(o, &cli, &srv))
+	if (open_pair(o, t, suite, cipher, cipher_len, &cli, &srv))
 		return -1;
-	snprintf(cipher, cipher_len, "-");
-	if (suite) {
-		struct handshake_arg h = {srv, t->server, 0};
-		struct tether_thread *th;
-		struct tether_tls_peer peer;
-		tether_thread_create(&th, server_handshake, &h);
-		int err = tether_tls_client_start(cli, t->client, TETHER_ALPN_SESSION, NULL, &peer);
-		tether_thread_join(th);
-		if (err || h.err) {
-			fprintf(stderr, "bench_tls: handshake: %s\n", peer.error);
-			tether_conn_close(cli);
-			tether_conn_close(srv);
-			return -1;
-		}
-		snprintf(cipher, cipher_len, "%s", peer.cipher);
-	}
 	atomic_bool stop = false;
 	*snd = (struct side){.c = cli, .size = size, .cpu = o->cpu_send, .stop = &stop};
 	*rcv = (struct side){.c = srv, .size = size, .cpu = o->cpu_recv, .stop = &stop, .seconds = o->seconds};
@@ -220,6 +234,71 @@ static int run_case(const struct options *o, const struct tls_setup *t, const ch
 	tether_conn_close(cli);
 	tether_conn_close(srv);
 	return snd->err || rcv->err ? -1 : 0;
+}
+
+/* ---- round trips: what a command that waits for its reply pays ---- */
+
+#define PING_SIZE 80 /* a 16-byte header and a small command or reply */
+
+struct echo {
+	struct tether_conn *c;
+	int n, cpu, err;
+};
+
+static void *echo_main(void *arg)
+{
+	struct echo *e = arg;
+	uint8_t buf[PING_SIZE];
+	pin(e->cpu);
+	for (int i = 0; i < e->n && !e->err; i++) {
+		struct tether_iovec iov = {buf, sizeof(buf)};
+		e->err = tether_conn_recv(e->c, buf, sizeof(buf));
+		if (!e->err)
+			e->err = tether_conn_send(e->c, &iov, 1);
+	}
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int round_trips(const struct options *o, const struct tls_setup *t, const char *suite)
+{
+	struct tether_conn *cli, *srv;
+	char cipher[64];
+	int n = o->round_trips;
+	double *us = calloc((size_t)n, sizeof(double));
+	if (!us || open_pair(o, t, suite, cipher, sizeof(cipher), &cli, &srv)) {
+		free(us);
+		return 1;
+	}
+	struct echo e = {srv, n, o->cpu_recv, 0};
+	struct tether_thread *th;
+	tether_thread_create(&th, echo_main, &e);
+	pin(o->cpu_send);
+	uint8_t buf[PING_SIZE] = {1};
+	int err = 0;
+	for (int i = 0; i < n && !err; i++) {
+		struct tether_iovec iov = {buf, sizeof(buf)};
+		double t0 = now_s(CLOCK_MONOTONIC);
+		err = tether_conn_send(cli, &iov, 1);
+		if (!err)
+			err = tether_conn_recv(cli, buf, sizeof(buf));
+		us[i] = (now_s(CLOCK_MONOTONIC) - t0) * 1e6;
+	}
+	tether_thread_join(th);
+	tether_conn_close(cli);
+	tether_conn_close(srv);
+	if (!err && !e.err) {
+		qsort(us, (size_t)n, sizeof(double), cmp_double);
+		printf("%-30s round trip of %d bytes: median %.1f us, 99th percentile %.1f us (%d round trips)\n",
+		       suite ? cipher : "plain", PING_SIZE, us[n / 2], us[n * 99 / 100], n);
+	}
+	free(us);
+	return err || e.err;
 }
 
 static int make_tls(const char *suite, struct tls_setup *t, struct tether_tls_identity *ci,
@@ -252,6 +331,24 @@ static void probe_ktls(void)
 	tether_listener_close(l);
 }
 
+/* One case, one line. Return: 0, or 1 when it failed. */
+static int run_and_print(const struct options *o, const struct tls_setup *t, const char *suite, size_t size,
+			 const char *wbuf, const char *rbuf)
+{
+	struct side snd, rcv;
+	char cipher[64];
+	if (run_case(o, t, suite, size, cipher, sizeof(cipher), &snd, &rcv)) {
+		printf("%-30s failed\n", suite ? suite : "plain");
+		return 1;
+	}
+	double gbs = rcv.bytes / rcv.wall_s / 1e9;
+	printf("%-30s %-8s %-8s %5.0f MiB %7.2f %7.1f %8.0f%% %8.0f%% %11.2f %11.2f\n", suite ? cipher : "plain", wbuf,
+	       rbuf, size / 1048576.0, gbs, gbs * 8, 100 * snd.cpu_s / rcv.wall_s, 100 * rcv.cpu_s / rcv.wall_s,
+	       snd.bytes / snd.cpu_s / 1e9, rcv.bytes / rcv.cpu_s / 1e9);
+	fflush(stdout);
+	return 0;
+}
+
 static int parse_list(char *arg, const char **out, int max)
 {
 	int n = 0;
@@ -263,7 +360,8 @@ static int parse_list(char *arg, const char **out, int max)
 static void usage(void)
 {
 	fprintf(stderr, "usage: tether_bench_tls [--seconds S] [--sizes MiB,...] [--suites all|plain|NAME,...]\n"
-			"                        [--write-buffers BYTES,...] [--cpus SEND,RECV]\n"
+			"                        [--write-buffers BYTES,...] [--read-buffers BYTES,...]\n"
+			"                        [--cpus SEND,RECV] [--round-trips N]\n"
 			"                        [--server-netns NS --client-netns NS --address IP]\n");
 }
 
@@ -272,7 +370,8 @@ static int parse(int argc, char **argv, struct options *o)
 	static const char *all[] = {"plain", "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
 				    "TLS_CHACHA20_POLY1305_SHA256"};
 	*o = (struct options){.seconds = 3, .sizes = {1 << 20, 4 << 20, 16 << 20}, .nsizes = 3,
-			      .wbufs = {262144}, .nwbufs = 1, .address = "127.0.0.1", .cpu_send = 0, .cpu_recv = 1};
+			      .wbufs = {262144}, .nwbufs = 1, .rbufs = {262144}, .nrbufs = 1,
+			      .address = "127.0.0.1", .cpu_send = 0, .cpu_recv = 1};
 	memcpy(o->suites, all, sizeof(all));
 	o->nsuites = 4;
 	for (int i = 1; i < argc; i++) {
@@ -298,6 +397,13 @@ static int parse(int argc, char **argv, struct options *o)
 			o->nwbufs = parse_list(v, s, MAX_LIST);
 			for (int k = 0; k < o->nwbufs; k++)
 				o->wbufs[k] = atol(s[k]);
+		} else if (!strcmp(a, "--read-buffers")) {
+			const char *s[MAX_LIST];
+			o->nrbufs = parse_list(v, s, MAX_LIST);
+			for (int k = 0; k < o->nrbufs; k++)
+				o->rbufs[k] = atol(s[k]);
+		} else if (!strcmp(a, "--round-trips")) {
+			o->round_trips = atoi(v);
 		} else if (!strcmp(a, "--cpus")) {
 			if (sscanf(v, "%d,%d", &o->cpu_send, &o->cpu_recv) != 2)
 				return -1;
@@ -333,39 +439,47 @@ int main(int argc, char **argv)
 	printf("link: %s%s%s, sender on CPU %d, receiver on CPU %d, %.1f s per case\n",
 	       o.server_ns ? "veth between network namespaces " : "TCP loopback", o.server_ns ? o.server_ns : "",
 	       o.server_ns ? "" : "", o.cpu_send, o.cpu_recv, o.seconds);
-	printf("%-30s %-9s %-9s %9s %9s %9s %9s\n", "suite", "wbuf", "message", "GB/s", "Gbit/s", "send CPU",
-	       "recv CPU");
 	int failed = 0;
+	if (o.round_trips > 0) {
+		for (int su = 0; su < o.nsuites; su++) {
+			bool plain = !strcmp(o.suites[su], "plain");
+			struct tls_setup t = {0};
+			if (!plain && make_tls(o.suites[su], &t, ci, si))
+				return 1;
+			failed |= round_trips(&o, &t, plain ? NULL : o.suites[su]);
+			tether_tls_context_free(t.client);
+			tether_tls_context_free(t.server);
+		}
+		goto done;
+	}
+	/* GB per CPU-second: what one core kept busy would carry, whatever else
+	 * the machine was doing (the wall-clock rate depends on that too). */
+	printf("%-30s %-8s %-8s %-9s %7s %7s %9s %9s %11s %11s\n", "suite", "wbuf", "rbuf", "message", "GB/s", "Gbit/s",
+	       "send CPU", "recv CPU", "send GB/cs", "recv GB/cs");
 	for (int su = 0; su < o.nsuites; su++) {
 		bool plain = !strcmp(o.suites[su], "plain");
-		struct tls_setup t = {0};
-		if (!plain && make_tls(o.suites[su], &t, ci, si)) {
-			failed = 1;
-			continue;
-		}
-		for (int wb = 0; wb < (plain ? 1 : o.nwbufs); wb++) {
-			char wbuf[32];
-			snprintf(wbuf, sizeof(wbuf), "%ld", o.wbufs[wb]);
-			setenv("TETHER_TLS_WRITE_BUFFER", wbuf, 1);
-			for (int sz = 0; sz < o.nsizes; sz++) {
-				struct side snd, rcv;
-				char cipher[64];
-				if (run_case(&o, &t, plain ? NULL : o.suites[su], o.sizes[sz], cipher, sizeof(cipher),
-					     &snd, &rcv)) {
-					printf("%-30s failed\n", o.suites[su]);
-					failed = 1;
-					continue;
-				}
-				double gbs = rcv.bytes / rcv.wall_s / 1e9;
-				printf("%-30s %-9s %6.0f MiB %9.2f %9.1f %8.0f%% %8.0f%%\n", plain ? "plain" : cipher,
-				       plain ? "-" : wbuf, o.sizes[sz] / 1048576.0, gbs, gbs * 8, 100 * snd.cpu_s / rcv.wall_s,
-				       100 * rcv.cpu_s / rcv.wall_s);
-				fflush(stdout);
+		for (int rb = 0; rb < (plain ? 1 : o.nrbufs); rb++) {
+			char rbuf[32];
+			snprintf(rbuf, sizeof(rbuf), "%ld", o.rbufs[rb]);
+			setenv("TETHER_TLS_READ_BUFFER", rbuf, 1); /* read when the contexts are made */
+			struct tls_setup t = {0};
+			if (!plain && make_tls(o.suites[su], &t, ci, si)) {
+				failed = 1;
+				continue;
 			}
+			for (int wb = 0; wb < (plain ? 1 : o.nwbufs); wb++) {
+				char wbuf[32];
+				snprintf(wbuf, sizeof(wbuf), "%ld", o.wbufs[wb]);
+				setenv("TETHER_TLS_WRITE_BUFFER", wbuf, 1);
+				for (int sz = 0; sz < o.nsizes; sz++)
+					failed |= run_and_print(&o, &t, plain ? NULL : o.suites[su], o.sizes[sz],
+								plain ? "-" : wbuf, plain ? "-" : rbuf);
+			}
+			tether_tls_context_free(t.client);
+			tether_tls_context_free(t.server);
 		}
-		tether_tls_context_free(t.client);
-		tether_tls_context_free(t.server);
 	}
+done:
 	tether_tls_identity_free(ci);
 	tether_tls_identity_free(si);
 	char cmd[128];

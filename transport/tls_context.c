@@ -27,6 +27,15 @@
  * sixteen full records per system call instead of one. */
 #define READ_BUFFER_SIZE (256 * 1024)
 
+/* TETHER_TLS_READ_BUFFER=BYTES overrides READ_BUFFER_SIZE; bench/bench_tls measures it. */
+static size_t read_buffer_size(void)
+{
+	const char *v = tether_getenv("TETHER_TLS_READ_BUFFER");
+	char *end;
+	unsigned long n = v && *v ? strtoul(v, &end, 10) : 0;
+	return n && !*end && n <= (16u << 20) ? (size_t)n : READ_BUFFER_SIZE;
+}
+
 struct tether_tls_context {
 	SSL_CTX *ctx;
 	enum tether_tls_role role;
@@ -117,7 +126,7 @@ int tether_tls_context_new(struct tether_tls_identity *id, enum tether_tls_role 
 	SSL_CTX_clear_options(ctx, SSL_OP_ENABLE_MIDDLEBOX_COMPAT);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_read_ahead(ctx, 1);
-	SSL_CTX_set_default_read_buffer_len(ctx, READ_BUFFER_SIZE);
+	SSL_CTX_set_default_read_buffer_len(ctx, read_buffer_size());
 	if (role == TETHER_TLS_SERVER)
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	*out = t;

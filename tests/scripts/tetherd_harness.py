@@ -126,7 +126,8 @@ def pair_client(tether_cli, addr, pin_file, config_dir, env=None, prefix=(), tim
             break
         time.sleep(0.02)
     try:
-        out, _ = proc.communicate(((pin or "") + "\n").encode(), timeout=max(1.0, deadline - time.monotonic()))
+        typed = ((pin or "") + "\n").encode()
+        out, _ = proc.communicate(typed, timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
