@@ -249,6 +249,27 @@ def pairing_over_veth_succeeds(args, link, work):
         server.stop()
 
 
+def no_pairing_refuses_requests(args, link, work):
+    """--no-pairing: no PIN for anyone; clients paired before are still served."""
+    server = Server(args, link, work).start()
+    client = Client(args, link, work, "early")
+    try:
+        rc, out, _ = client.pair(server)
+        check(rc == 0, "tether pair: " + out)
+    finally:
+        server.stop()
+    server = Server(args, link, work, extra=["--no-pairing"]).start()
+    try:
+        late = Client(args, link, work, "late")
+        rc, out, pin = late.pair(server)
+        check(rc != 0 and "pairing is turned off" in out and pin is None, "--no-pairing paired (%d):\n%s" % (rc, out))
+        check("tetherd: PIN" not in server.log(), "tetherd showed a PIN with --no-pairing")
+        rc, out = client.tether("status", "--server", ADDR)
+        check(rc == 0 and "TLS 1.3" in out, "a client paired before --no-pairing was refused (%d):\n%s" % (rc, out))
+    finally:
+        server.stop()
+
+
 def unpaired_client_refused(args, link, work):
     server = Server(args, link, work).start()
     try:
@@ -433,7 +454,7 @@ def frames_over_tls_present(args, link, work):
 
 
 TESTS = {f.__name__: f for f in (
-    pairing_over_veth_succeeds, unpaired_client_refused, plaintext_client_refused,
+    pairing_over_veth_succeeds, no_pairing_refuses_requests, unpaired_client_refused, plaintext_client_refused,
     wrong_pin_consumed_and_rate_limited, replayed_handshake_refused,
     revoked_client_refused_and_session_ended, compute_over_tls_matches_native, frames_over_tls_present)}
 
