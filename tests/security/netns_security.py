@@ -249,6 +249,24 @@ def pairing_over_veth_succeeds(args, link, work):
         server.stop()
 
 
+def pin_option_after_interrupted_request(args, link, work):
+    """A request left without a PIN (no input), then `tether pair --pin` with
+    the PIN tetherd showed for it: same client, same PIN, paired."""
+    server = Server(args, link, work).start()
+    try:
+        client = Client(args, link, work, "scripted")
+        rc, out = client.tether("pair", ADDR)  # standard input is empty
+        check(rc != 0 and "no PIN was given" in out, "tether pair without a PIN (%d):\n%s" % (rc, out))
+        with open(server.pin_file) as f:
+            pin = f.read().strip()
+        rc, out = client.tether("pair", ADDR, "--pin", pin)
+        check(rc == 0 and "paired with" in out, "tether pair --pin (%d):\n%s" % (rc, out))
+        check(server.log().count("tetherd: PIN %s" % pin) == 2, "tetherd did not keep the PIN for its client")
+        check(client.fingerprint() in server.list_clients(), "the client is not listed")
+    finally:
+        server.stop()
+
+
 def no_pairing_refuses_requests(args, link, work):
     """--no-pairing: no PIN for anyone; clients paired before are still served."""
     server = Server(args, link, work).start()
@@ -454,7 +472,7 @@ def frames_over_tls_present(args, link, work):
 
 
 TESTS = {f.__name__: f for f in (
-    pairing_over_veth_succeeds, no_pairing_refuses_requests, unpaired_client_refused, plaintext_client_refused,
+    pairing_over_veth_succeeds, pin_option_after_interrupted_request, no_pairing_refuses_requests, unpaired_client_refused, plaintext_client_refused,
     wrong_pin_consumed_and_rate_limited, replayed_handshake_refused,
     revoked_client_refused_and_session_ended, compute_over_tls_matches_native, frames_over_tls_present)}
 

@@ -10,6 +10,7 @@ if(TARGET tetherd AND TARGET tether AND DEFINED TETHER_ICD_TEST_MANIFEST AND TAR
       --compute $<TARGET_FILE:compute_saxpy>)
   set(netns_tests
     pairing_over_veth_succeeds
+    pin_option_after_interrupted_request
     no_pairing_refuses_requests
     unpaired_client_refused
     plaintext_client_refused
