@@ -254,10 +254,14 @@ static int start(struct tether_conn *c, struct tether_tls_context *t, bool serve
 	if (!server) {
 		unsigned char wire[32];
 		size_t n = strlen(alpn);
-		wire[0] = (unsigned char)n;
-		memcpy(wire + 1, alpn, n);
-		if (n >= sizeof(wire) || SSL_set_alpn_protos(ssl, wire, (unsigned)n + 1))
+		if (n >= sizeof(wire)) {
 			err = -EINVAL;
+		} else {
+			wire[0] = (unsigned char)n;
+			memcpy(wire + 1, alpn, n);
+			if (SSL_set_alpn_protos(ssl, wire, (unsigned)n + 1)) /* 0 means success */
+				err = -EINVAL;
+		}
 	}
 	if (!err)
 		err = drive(ssl, fd, server, &vs, peer->error, sizeof(peer->error));
