@@ -199,8 +199,8 @@ class Tetherd:
                 if self.transport == "tcp":
                     try:
                         self.pair()
-                    except RuntimeError:
-                        self.stop()
+                    except BaseException:
+                        self.stop()  # never leave a tetherd behind
                         raise
                 return
             time.sleep(0.05)
