@@ -99,14 +99,17 @@ def run(cmd, env=None, timeout=900):
 class Tetherd:
     """A tetherd on @listen (port 0 = any free port), serving with the native driver;
     @prefix runs it through another command (ip netns exec NS), @env_extra adds
-    to its environment (TETHER_CODEC)."""
+    to its environment (TETHER_CODEC). TCP runs are plaintext (--insecure), as
+    these tables were measured before TLS existed; what TLS costs on the bulk
+    path is bench/bench_tls.c's (docs/PERFORMANCE.md)."""
 
     def __init__(self, tetherd, listen, native_icd, log_path, prefix=(), env_extra=None):
         env = dict(os.environ, VK_DRIVER_FILES=native_icd, **(env_extra or {}))
         env.pop("TETHER_SERVER", None)
         self.log = open(log_path, "w+")
-        self.proc = subprocess.Popen(list(prefix) + [tetherd, "--listen", listen], env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        state = log_path + ".state"
+        self.proc = subprocess.Popen(list(prefix) + [tetherd, "--listen", listen, "--insecure", "--state-dir", state],
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         m = None
         while not m and self.proc.poll() is None and time.monotonic() < deadline:

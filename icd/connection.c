@@ -13,6 +13,7 @@
 #include "protocol/limits.h"
 #include "protocol/message.h"
 #include "tether_wire.h"
+#include "transport/client_connect.h"
 #include "transport/locate.h"
 
 #define TETHER_ICD_BATCH_LIMIT (4u << 20)
@@ -40,6 +41,7 @@ struct tether_icd_conn {
 	struct tether_decoder dec;
 	struct tether_handshake_result hs; /* hs.token: the session's, for its frame channel */
 	char *address;                     /* the server's, to connect the frame channel to */
+	struct tether_client_security security; /* TLS pinned to the paired server, or plaintext */
 	bool lost;
 	/* The server's limits (protocol 1.2), asked for when the objects this
 	 * connection made might pass them; objects counts every id sent as a new
@@ -88,31 +90,59 @@ static void memo_set(const struct tether_candidate *c)
 	atomic_flag_clear_explicit(&located_lock, memory_order_release);
 }
 
+/* A refusal that needs the user to act: say what to do, once more in the
+ * ICD's own words (the application may show nothing else). */
+static void explain_refusal(const char *addr, const struct tether_handshake_result *hs)
+{
+	if (!strstr(hs->error, "pairing"))
+		return;
+#ifdef TETHER_HAVE_TLS
+	TETHER_LOGE("icd", "tetherd at %s serves paired clients only: run `tether pair %s` on this machine once, "
+		    "with the PIN tetherd then shows", addr, addr);
+#else
+	TETHER_LOGE("icd", "tetherd at %s serves paired clients only, and this Windows build of tether has no TLS "
+		    "yet (Schannel support comes later): on a link nobody else can reach, start tetherd with --insecure",
+		    addr);
+#endif
+}
+
 /* Connects to @addr and shakes hands. @quiet: a located candidate, whose
  * failure is one of several tries (logged at info, not as an error). */
 static VkResult open_at(const char *addr, int connect_timeout_ms, bool quiet, const char *app_name,
 			struct tether_icd_conn **out)
 {
+	struct tether_client_info info;
+	char why[512];
 	struct tether_icd_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	int r = tether_conn_connect_timeout(addr, connect_timeout_ms, &c->conn);
+	/* TLS pinned to the server this client paired with at @addr, when it
+	 * did (`tether pair`); plaintext otherwise, which a TCP tetherd refuses
+	 * unless it runs with --insecure (the refusal says what to do). */
+	int r = tether_client_security_load(addr, &c->security, why, sizeof(why));
 	if (r < 0) {
 		free(c);
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "cannot connect to tetherd at %s: %s", addr, why);
+	}
+	r = tether_client_connect_timeout(addr, &c->security, NULL, connect_timeout_ms, &c->conn, &info);
+	if (r < 0) {
+		tether_client_security_release(&c->security);
+		free(c);
 		if (quiet) {
-			TETHER_LOGI("icd", "tetherd not reached at %s: %s", addr, strerror(-r));
+			TETHER_LOGI("icd", "%s", info.error);
 			return VK_ERROR_INITIALIZATION_FAILED;
 		}
-		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED,
-				  "cannot reach tetherd at %s: %s (set TETHER_SERVER)", addr, strerror(-r));
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "%s (set TETHER_SERVER)", info.error);
 	}
 	r = tether_handshake_client(c->conn, app_name ? app_name : "vulkan-app",
 				    tether_carried_extensions, tether_carried_extension_count, &c->hs);
 	if (r < 0) {
 		TETHER_LOG_AT(quiet ? TETHER_LOG_INFO : TETHER_LOG_ERROR, "icd", "handshake with %s failed: %s", addr,
 			      c->hs.error[0] ? c->hs.error : strerror(-r));
+		explain_refusal(addr, &c->hs);
 		tether_conn_close(c->conn);
 		tether_handshake_result_free(&c->hs);
+		tether_client_security_release(&c->security);
 		free(c);
 		return VK_ERROR_INITIALIZATION_FAILED;
 	}
@@ -122,7 +152,8 @@ static VkResult open_at(const char *addr, int connect_timeout_ms, bool quiet, co
 	c->batch.handles = &tether_icd_handle_ops;
 	c->batch.handle_ctx = c;
 	tether_arena_init(&c->arena, TETHER_ICD_REPLY_ARENA);
-	TETHER_LOGI("icd", "connected to %s (%s)", addr, c->hs.peer_name);
+	TETHER_LOGI("icd", "connected to %s (%s), %s%s", addr, c->hs.peer_name,
+		    c->security.tls ? "TLS 1.3 " : "plaintext", info.cipher);
 	*out = c;
 	return VK_SUCCESS;
 }
@@ -199,6 +230,7 @@ void tether_icd_conn_close(struct tether_icd_conn *c)
 	tether_buffer_free(&c->reply);
 	tether_arena_free(&c->arena);
 	tether_handshake_result_free(&c->hs);
+	tether_client_security_release(&c->security);
 	free(c->address);
 	tether_mutex_destroy(&c->lock);
 	for (unsigned i = 0; i < TETHER_ICD_CACHE_BUCKETS; i++)
@@ -256,10 +288,20 @@ VkResult tether_icd_conn_open_frames(struct tether_icd_conn *c, struct tether_co
 				  c->hs.peer_minor < 1 ? "; frame channels need 1.1" : "");
 	if (!c->address)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	int r = tether_conn_connect(c->address, &fc);
+	/* Over TLS a frame channel first names its session (transport/tls.h);
+	 * its certificate must be the one the command connection pinned. */
+	struct tether_client_info info;
+	const uint8_t *route = NULL;
+#ifdef TETHER_HAVE_TLS
+	uint8_t route_bytes[TETHER_FRAME_ROUTE_SIZE];
+	if (c->security.tls) {
+		tether_tls_frame_route(c->hs.token, route_bytes);
+		route = route_bytes;
+	}
+#endif
+	int r = tether_client_connect(c->address, &c->security, route, &fc, &info);
 	if (r < 0)
-		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "frame channel: cannot reach tetherd at %s: %s",
-				  c->address, strerror(-r));
+		return TETHER_ERR("icd", VK_ERROR_INITIALIZATION_FAILED, "frame channel: %s", info.error);
 	tether_conn_set_timeout(fc, TETHER_ICD_FRAMES_TIMEOUT_MS);
 	r = tether_handshake_client_attach(fc, "frame channel", c->hs.token, &hs);
 	if (!r) {

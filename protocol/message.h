@@ -26,6 +26,13 @@ enum tether_msg_type {
 	 * has taken this connection for its frames; empty payload. */
 	TETHER_MSG_FRAME_READY = 6,
 	TETHER_MSG_FRAME = 7,    /* server -> client, frame channel: one presented image */
+	/* Pairing connections only (protocol/pairing.h). */
+	TETHER_MSG_PAIR_REQUEST = 8,      /* client -> server: pairing version, client name */
+	TETHER_MSG_PAIR_PIN = 9,          /* server -> client: a PIN is shown (or why not) */
+	TETHER_MSG_PAIR_SHARE = 10,       /* client -> server: SPAKE2 pA */
+	TETHER_MSG_PAIR_SERVER_PROOF = 11, /* server -> client: SPAKE2 pB and cB */
+	TETHER_MSG_PAIR_CLIENT_PROOF = 12, /* client -> server: SPAKE2 cA */
+	TETHER_MSG_PAIR_RESULT = 13,      /* server -> client: paired, wrong PIN, or refused */
 	TETHER_MSG_TYPE_END      /* one past the last valid type: add new types above */
 };
 

@@ -5,6 +5,7 @@
  * SIGTERM (from tetherd, or from the kernel when tetherd dies) to withdraw.
  */
 #include "server/advertise.h"
+#include "server/security.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -132,9 +133,10 @@ static void advertiser(const struct where *w, const struct tether_srv_options *o
 	snprintf(kv[2], sizeof(kv[2]), TETHER_TXT_GPU "=%s", gpu);
 	snprintf(kv[3], sizeof(kv[3]), TETHER_TXT_GPUS "=%u", count);
 	snprintf(kv[4], sizeof(kv[4]), TETHER_TXT_NAME "=%.*s", TETHER_DISCOVERY_TEXT_MAX - 1, opts->server_name);
-	/* Only TCP listeners are advertised, and TCP connections must be paired
-	 * (TLS after pairing): a client learns it before it tries. */
-	snprintf(kv[5], sizeof(kv[5]), TETHER_TXT_PAIR "=1");
+	/* Only TCP listeners are advertised; their clients must be paired (TLS
+	 * after pairing) unless tetherd runs --insecure: a client learns which
+	 * before it tries. */
+	snprintf(kv[5], sizeof(kv[5]), TETHER_TXT_PAIR "=%d", opts->security && opts->security->insecure ? 0 : 1);
 	const char *txt[6] = {kv[0], kv[1], kv[2], kv[3], kv[4], kv[5]};
 	struct tether_discovery_service svc = {opts->server_name, w->port, w->ifindex, w->family, txt, 6};
 	struct tether_discovery_publisher *p;

@@ -15,20 +15,25 @@
 #include <unistd.h>
 
 #include "protocol/message.h"
+#include "server/security.h"
 #include "transport/platform/log.h"
 #include "transport/platform/platform.h"
 
 /* A frame connection's HELLO (--once) must come within this time. */
 #define FRAME_HELLO_TIMEOUT_MS 10000
 
-/* What the process that read an attach HELLO sends with the connection: the
- * client's minor version, for the WELCOME the session answers with. */
+/* What the process that routed a connection sends with it: for a plaintext
+ * attach, the client's minor version from the HELLO it read, for the WELCOME
+ * the session answers with; for TLS, nothing was read past the preamble and
+ * the session runs the handshake and reads the HELLO itself. */
 struct attach_note {
 	uint32_t peer_minor;
+	uint32_t tls; /* 1: a TLS frame channel, its handshake still unread */
 };
 
 static const char refused_unknown[] = "no live session has this token (it ended, or the token is wrong)";
 static const char refused_ended[] = "no live session has this token (its session has ended)";
+static const char refused_not_session[] = "this frame channel's certificate is not its session's client";
 
 static int new_token(uint8_t token[TETHER_SESSION_TOKEN_SIZE])
 {
@@ -46,6 +51,7 @@ static int new_token(uint8_t token[TETHER_SESSION_TOKEN_SIZE])
 
 struct session_entry {
 	uint8_t token[TETHER_SESSION_TOKEN_SIZE];
+	uint8_t route[TETHER_FRAME_ROUTE_SIZE]; /* names the session before TLS (transport/tls.h) */
 	int fd; /* tetherd's end of the session's socketpair */
 };
 
@@ -110,6 +116,7 @@ int tether_srv_sessions_add(struct tether_srv_sessions *t, struct tether_srv_fra
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return TETHER_ERR("frames", -errno, "socketpair: %s", strerror(errno));
 	memcpy(t->v[t->n].token, link->token, sizeof(link->token));
+	tether_tls_frame_route(link->token, t->v[t->n].route);
 	t->v[t->n].fd = sv[0];
 	t->n++;
 	link->control_fd = sv[1];
@@ -190,6 +197,13 @@ int tether_srv_frame_channel_attach(struct tether_conn *conn, const struct tethe
 {
 	const struct tether_srv_sessions *t = link ? link->sessions : NULL;
 	int found = -1;
+	if (tether_conn_is_tls(conn)) {
+		/* The TLS state cannot travel with the socket: a TLS frame
+		 * channel comes with a preamble instead (tether_srv_frame_channel_route()). */
+		tether_handshake_server_refuse(conn, TETHER_HANDSHAKE_REFUSED,
+					       "a frame channel over TLS must be routed with its preamble");
+		return -ENOENT;
+	}
 	/* Every entry is compared, each in constant time: how long a refusal
 	 * takes says nothing about the token. */
 	for (size_t i = 0; t && i < t->n; i++)
@@ -199,7 +213,7 @@ int tether_srv_frame_channel_attach(struct tether_conn *conn, const struct tethe
 		tether_handshake_server_refuse(conn, TETHER_HANDSHAKE_REFUSED, refused_unknown);
 		return -ENOENT;
 	}
-	struct attach_note note = {hello->peer_minor};
+	struct attach_note note = {hello->peer_minor, 0};
 	int err = send_fd(t->v[found].fd, tether_conn_fd(conn), &note);
 	if (err) {
 		/* EPIPE / ECONNREFUSED: the session ended or is ending;
@@ -215,11 +229,49 @@ int tether_srv_frame_channel_attach(struct tether_conn *conn, const struct tethe
 	return 0;
 }
 
+int tether_srv_frame_channel_route(struct tether_conn *conn, const uint8_t route[TETHER_FRAME_ROUTE_SIZE],
+				   const struct tether_srv_frame_link *link, const struct tether_srv_security *sec)
+{
+	const struct tether_srv_sessions *t = link ? link->sessions : NULL;
+	int found = -1, err = -ENOENT;
+	/* Routes are not secret: the session checks who it is (TLS) and the token. */
+	for (size_t i = 0; t && i < t->n; i++)
+		if (!memcmp(t->v[i].route, route, TETHER_FRAME_ROUTE_SIZE))
+			found = (int)i;
+	if (found >= 0) {
+		struct attach_note note = {0, 1};
+		err = send_fd(t->v[found].fd, tether_conn_fd(conn), &note);
+		if (!err) {
+			TETHER_LOGI("frames", "%s: TLS frame channel routed to its session", tether_conn_peer(conn));
+			return 0;
+		}
+		TETHER_LOGI("frames", "%s: cannot hand the frame channel to its session: %s", tether_conn_peer(conn),
+			    strerror(-err));
+	}
+	/* Refused inside TLS, so that a paired client reads why; anyone else
+	 * learns nothing. */
+	struct tether_tls_peer peer;
+	if (tether_tls_server_start(conn, sec->tls, &peer)) {
+		TETHER_LOGW("frames", "refused %s: %s", tether_conn_peer(conn), peer.error);
+		return -ENOENT;
+	}
+	if (tether_srv_client_paired(sec, &peer.fingerprint, NULL) == 1)
+		tether_srv_refuse(conn, found < 0        ? refused_unknown
+					: err == -EAGAIN ? "the session is not taking frame channels now"
+							 : refused_ended);
+	else
+		TETHER_LOGW("frames", "refused %s: frame channel for no live session, from an unpaired certificate",
+			    tether_conn_peer(conn));
+	return -ENOENT;
+}
+
 /* ---- the session ---- */
 
 struct tether_srv_frame_channel {
 	uint8_t token[TETHER_SESSION_TOKEN_SIZE];
 	const char *server_name;
+	const struct tether_srv_security *sec; /* TLS frame channels: our context and the paired list */
+	const struct tether_srv_client *client; /* whose session this is */
 	int control_fd;                   /* forked: our end of the socketpair; -1 */
 	struct tether_listener *listener; /* --once */
 	int wake[2];                      /* stop() writes to wake[1] */
@@ -227,7 +279,7 @@ struct tether_srv_frame_channel {
 	struct tether_mutex lock;         /* guards what follows */
 	struct tether_cond arrived;
 	struct tether_conn *conn;         /* the frame channel, once attached */
-	struct tether_conn *pending;      /* --once: a connection whose HELLO is being read */
+	struct tether_conn *pending;      /* a connection whose handshake or HELLO is being read */
 	bool stopping;
 };
 
@@ -302,19 +354,137 @@ static int recv_fd(int control, int *fd, struct attach_note *note)
 	return 0;
 }
 
-/* A frame connection handed over by the process that read its HELLO. */
+/* Marks @conn as being read, so that stop() can end the read. Return: false when stopping. */
+static bool begin_reading(struct tether_srv_frame_channel *fc, struct tether_conn *conn)
+{
+	tether_mutex_lock(&fc->lock);
+	bool stopping = fc->stopping;
+	if (!stopping)
+		fc->pending = conn;
+	tether_mutex_unlock(&fc->lock);
+	if (!stopping)
+		tether_conn_set_timeout(conn, FRAME_HELLO_TIMEOUT_MS);
+	return !stopping;
+}
+
+static void end_reading(struct tether_srv_frame_channel *fc)
+{
+	tether_mutex_lock(&fc->lock);
+	fc->pending = NULL;
+	tether_mutex_unlock(&fc->lock);
+}
+
+/* A TLS frame channel: the handshake, the certificate of this session's own
+ * client (still paired), then its HELLO with this session's token. Anything
+ * else is refused here. Return: 0 with @hello, or negative errno. */
+static int admit_tls(struct tether_srv_frame_channel *fc, struct tether_conn *conn,
+		     struct tether_handshake_result *hello)
+{
+	struct tether_tls_peer peer;
+	char got[TETHER_FINGERPRINT_SHORT_SIZE], want[TETHER_FINGERPRINT_SHORT_SIZE];
+	const char *why = NULL;
+	if (!fc->sec || !fc->sec->tls)
+		return -EPROTO;
+	int err = tether_tls_server_start(conn, fc->sec->tls, &peer);
+	if (err) {
+		TETHER_LOGW("frames", "refused %s: %s", tether_conn_peer(conn), peer.error);
+		return err;
+	}
+	if (strcmp(peer.alpn, TETHER_ALPN_SESSION)) {
+		why = "a pairing connection cannot be a frame channel";
+	} else if (!fc->client || !fc->client->paired ||
+		   !tether_fingerprint_equal(&peer.fingerprint, &fc->client->fingerprint)) {
+		tether_fingerprint_short(&peer.fingerprint, got);
+		if (fc->client)
+			tether_fingerprint_short(&fc->client->fingerprint, want);
+		TETHER_LOGW("frames", "refused %s: frame channel from certificate %s, but this session belongs to %s",
+			    tether_conn_peer(conn), got, fc->client && fc->client->paired ? want : "a plaintext client");
+		why = refused_not_session;
+	} else if (tether_srv_client_paired(fc->sec, &peer.fingerprint, NULL) != 1) {
+		why = "this client's pairing was revoked";
+	}
+	if (!why) {
+		err = tether_handshake_server_hello(conn, NULL, 0, hello);
+		if (err)
+			return err;
+		if (hello->channel != TETHER_CHANNEL_FRAMES || !tether_session_token_equal(hello->token, fc->token)) {
+			tether_handshake_result_free(hello);
+			why = refused_unknown;
+		}
+	}
+	if (why) {
+		tether_srv_refuse(conn, why);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* A frame connection handed over by the process that routed it. */
 static void take_handed_over(struct tether_srv_frame_channel *fc, int fd, const struct attach_note *note)
 {
 	struct tether_conn *conn;
-	if (tether_conn_from_fd(fd, &conn) < 0)
-		return;
 	struct tether_handshake_result hello = {
 		.peer_major = TETHER_PROTOCOL_MAJOR,
 		.peer_minor = note->peer_minor,
 		.minor = note->peer_minor < TETHER_PROTOCOL_MINOR ? note->peer_minor : TETHER_PROTOCOL_MINOR,
 		.channel = TETHER_CHANNEL_FRAMES,
 	};
+	if (tether_conn_from_fd(fd, &conn) < 0)
+		return;
+	if (!note->tls) {
+		take(fc, conn, &hello);
+		return;
+	}
+	int err = begin_reading(fc, conn) ? admit_tls(fc, conn, &hello) : -ECONNABORTED;
+	end_reading(fc);
+	if (err) {
+		tether_conn_close(conn);
+		return;
+	}
 	take(fc, conn, &hello);
+	tether_handshake_result_free(&hello);
+}
+
+/* --once, plaintext: the HELLO must attach to our session. */
+static int once_plain(struct tether_srv_frame_channel *fc, struct tether_conn *conn,
+		      struct tether_handshake_result *hello)
+{
+	int err = tether_handshake_server_hello(conn, NULL, 0, hello);
+	if (err)
+		return err;
+	const char *why = NULL;
+	if (hello->channel != TETHER_CHANNEL_FRAMES)
+		why = "this tetherd (--once) serves a single session, which is running";
+	else if (!tether_session_token_equal(hello->token, fc->token))
+		why = refused_unknown;
+	if (why) {
+		tether_handshake_server_refuse(conn, TETHER_HANDSHAKE_REFUSED, why);
+		tether_handshake_result_free(hello);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* --once, TLS: the preamble must name our session. */
+static int once_tls(struct tether_srv_frame_channel *fc, struct tether_conn *conn,
+		    struct tether_handshake_result *hello)
+{
+	uint8_t route[TETHER_FRAME_ROUTE_SIZE], ours[TETHER_FRAME_ROUTE_SIZE];
+	int err = tether_srv_read_preamble(conn, route);
+	if (err)
+		return err;
+	tether_tls_frame_route(fc->token, ours);
+	if (memcmp(route, ours, sizeof(ours))) {
+		/* As tetherd without --once answers: inside TLS, to a paired client only. */
+		struct tether_tls_peer peer;
+		if (!tether_tls_server_start(conn, fc->sec->tls, &peer) &&
+		    tether_srv_client_paired(fc->sec, &peer.fingerprint, NULL) == 1)
+			tether_srv_refuse(conn, refused_unknown);
+		else
+			TETHER_LOGW("frames", "refused %s: frame channel for another session", tether_conn_peer(conn));
+		return -ENOENT;
+	}
+	return admit_tls(fc, conn, hello);
 }
 
 /* --once: a connection on the listener, which must be our frame channel. */
@@ -324,34 +494,26 @@ static void accept_on_listener(struct tether_srv_frame_channel *fc)
 	struct tether_handshake_result hello;
 	if (tether_listener_accept(fc->listener, &conn) < 0)
 		return;
-	tether_mutex_lock(&fc->lock);
-	bool stopping = fc->stopping;
-	if (!stopping)
-		fc->pending = conn; /* stop() shuts it down to end the HELLO read */
-	tether_mutex_unlock(&fc->lock);
-	int err = stopping ? -ECONNABORTED : 0;
-	if (!err) {
-		tether_conn_set_timeout(conn, FRAME_HELLO_TIMEOUT_MS);
-		err = tether_handshake_server_hello(conn, NULL, 0, &hello);
+	int err = -ECONNABORTED;
+	if (begin_reading(fc, conn)) {
+		bool tls = fc->sec && fc->sec->tls;
+		int kind = tls ? tether_srv_peek(conn, FRAME_HELLO_TIMEOUT_MS) : TETHER_SRV_CONN_PLAIN;
+		if (kind == TETHER_SRV_CONN_PREAMBLE && tls) {
+			err = once_tls(fc, conn, &hello);
+		} else if (kind == TETHER_SRV_CONN_PLAIN && (!tls || fc->sec->insecure)) {
+			err = once_plain(fc, conn, &hello);
+		} else {
+			TETHER_LOGW("frames", "refused %s: this tetherd (--once) serves a single session, which is running",
+				    tether_conn_peer(conn));
+			err = -EBUSY;
+		}
 	}
-	tether_mutex_lock(&fc->lock);
-	fc->pending = NULL;
-	tether_mutex_unlock(&fc->lock);
+	end_reading(fc);
 	if (err) {
 		tether_conn_close(conn);
 		return;
 	}
-	const char *why = NULL;
-	if (hello.channel != TETHER_CHANNEL_FRAMES)
-		why = "this tetherd (--once) serves a single session, which is running";
-	else if (!tether_session_token_equal(hello.token, fc->token))
-		why = refused_unknown;
-	if (why) {
-		tether_handshake_server_refuse(conn, TETHER_HANDSHAKE_REFUSED, why);
-		tether_conn_close(conn);
-	} else {
-		take(fc, conn, &hello); /* keeps or closes it */
-	}
+	take(fc, conn, &hello); /* keeps or closes it */
 	tether_handshake_result_free(&hello);
 }
 
@@ -393,6 +555,7 @@ void tether_srv_frame_link_release(struct tether_srv_frame_link *link)
 }
 
 int tether_srv_frame_channel_start(struct tether_srv_frame_link *link, const char *server_name,
+				   const struct tether_srv_security *sec, const struct tether_srv_client *client,
 				   struct tether_srv_frame_channel **out)
 {
 	struct tether_srv_frame_channel *fc = calloc(1, sizeof(*fc));
@@ -402,6 +565,8 @@ int tether_srv_frame_channel_start(struct tether_srv_frame_link *link, const cha
 	}
 	memcpy(fc->token, link->token, sizeof(fc->token));
 	fc->server_name = server_name;
+	fc->sec = sec;
+	fc->client = client;
 	fc->control_fd = link->control_fd;
 	fc->listener = link->listener;
 	link->control_fd = -1;

@@ -14,6 +14,10 @@
 
 #include "protocol/handshake.h"
 #include "transport/conn.h"
+#include "transport/tls.h"
+
+struct tether_srv_security;
+struct tether_srv_client;
 
 /* tetherd's table of live session processes: token and control socket of each. */
 struct tether_srv_sessions;
@@ -90,6 +94,18 @@ int tether_srv_frame_link_once(struct tether_srv_frame_link *link, struct tether
 int tether_srv_frame_channel_attach(struct tether_conn *conn, const struct tether_handshake_result *hello,
 				    const struct tether_srv_frame_link *link);
 
+/**
+ * tether_srv_frame_channel_route() - hand a TLS frame channel to the session its preamble names
+ * @conn: a connection whose preamble has been read and nothing else (the
+ *        TLS handshake behind it is the session's to run)
+ * @route: from the preamble (transport/tls.h); routes are not secret: the
+ *         session checks the client's certificate and the token itself
+ * @sec: to refuse inside TLS when no live session has @route
+ * Return: 0 when handed over (the caller closes its copy), or -ENOENT (refused).
+ */
+int tether_srv_frame_channel_route(struct tether_conn *conn, const uint8_t route[TETHER_FRAME_ROUTE_SIZE],
+				   const struct tether_srv_frame_link *link, const struct tether_srv_security *sec);
+
 /* ---- the session ---- */
 
 /**
@@ -106,12 +122,15 @@ void tether_srv_frame_link_release(struct tether_srv_frame_link *link);
  *        other sessions' control sockets inherited with link->sessions are
  *        closed: a session holds only its own.
  * @server_name: sent in the WELCOME that answers the frame connection
+ * @sec, @client: tetherd's TLS settings and the session's client: a TLS frame
+ *        channel must come from @client's certificate, still paired
  *
  * A thread takes the frame connection as it arrives, answers it (WELCOME with
  * the session's token, then TETHER_MSG_FRAME_READY) and refuses any later one.
  * Return: 0 or negative errno (logged).
  */
 int tether_srv_frame_channel_start(struct tether_srv_frame_link *link, const char *server_name,
+				   const struct tether_srv_security *sec, const struct tether_srv_client *client,
 				   struct tether_srv_frame_channel **out);
 
 /**

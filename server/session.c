@@ -8,6 +8,7 @@
 #include "server/frame_channel.h"
 #include "server/link_test.h"
 #include "server/profile.h"
+#include "server/security.h"
 #include "server/session_watchdog.h"
 #include "server/swapchain.h"
 
@@ -220,16 +221,30 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	if (!r && tether_srv_watchdog_start(tether_conn_fd(conn), tether_conn_peer(conn), &watchdog) < 0)
 		TETHER_LOGW("session", "%s: no watchdog: a session stuck in the driver outlives its client",
 			    tether_conn_peer(conn));
+	/* A paired client's session ends when its pairing is revoked. */
+	struct tether_srv_revocation *revocation = NULL;
+	if (!r && opts->client && opts->client->paired) {
+		r = tether_srv_revocation_start(opts->security, opts->client, conn, &revocation);
+		if (r == -EACCES) {
+			tether_srv_refuse(conn, "this client's pairing was revoked");
+		} else if (r < 0) {
+			TETHER_LOGW("session", "%s: cannot watch for revocation (%s): a revoked client keeps this session",
+				    tether_conn_peer(conn), strerror(-r));
+			r = 0;
+		}
+	}
 	/* The token goes out in WELCOME only when the frame channel can come
 	 * (never to a 1.0 client). */
 	if (!r && opts->frames) {
-		if (hs.minor >= 1 && tether_srv_frame_channel_start(opts->frames, opts->server_name, &s.frames) < 0)
+		if (hs.minor >= 1 && tether_srv_frame_channel_start(opts->frames, opts->server_name, opts->security,
+								    opts->client, &s.frames) < 0)
 			TETHER_LOGW("session", "%s: this session gets no frame channel", tether_conn_peer(conn));
 		tether_srv_frame_link_release(opts->frames);
 	}
 	if (!r)
 		r = tether_handshake_server_accept(conn, opts->server_name, &hs, s.frames ? opts->frames->token : NULL);
 	if (r < 0) {
+		tether_srv_revocation_stop(revocation);
 		tether_srv_watchdog_stop(watchdog);
 		tether_srv_frame_channel_stop(s.frames);
 		TETHER_LOGW("session", "%s: handshake failed: %s", tether_conn_peer(conn),
@@ -237,7 +252,11 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 		tether_handshake_result_free(&hs);
 		return r;
 	}
-	TETHER_LOGI("session", "%s: session for \"%s\"", tether_conn_peer(conn), hs.peer_name);
+	if (opts->client && opts->client->paired)
+		TETHER_LOGI("session", "%s: session for \"%s\" of paired client \"%s\" (TLS)", tether_conn_peer(conn),
+			    hs.peer_name, opts->client->name);
+	else
+		TETHER_LOGI("session", "%s: session for \"%s\"", tether_conn_peer(conn), hs.peer_name);
 	tether_handshake_result_free(&hs);
 	tether_conn_set_timeout(conn, 0);
 
@@ -287,6 +306,7 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	tether_buffer_free(&msg);
 	session_free(&s);
 	tether_srv_frame_channel_stop(s.frames); /* after the frame pipeline, its user */
+	tether_srv_revocation_stop(revocation);
 	tether_srv_watchdog_stop(watchdog);
 	return r;
 }

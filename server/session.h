@@ -19,11 +19,17 @@
 
 struct tether_srv_frame_link;
 struct tether_srv_frame_channel;
+struct tether_srv_security;
+struct tether_srv_client;
 
 struct tether_srv_options {
 	int device_index; /* --device N, or -1 for every GPU */
 	const char *server_name;
 	struct tether_srv_limits limits;
+	/* TLS and pairing (server/security.h); NULL: a Unix listener's plaintext. */
+	const struct tether_srv_security *security;
+	/* Who the connection's client is, as admission found (NULL: unknown, plaintext). */
+	const struct tether_srv_client *client;
 	/* This connection's token and how its frame channel reaches it
 	 * (server/frame_channel.h); NULL: no frame channel. */
 	struct tether_srv_frame_link *frames;

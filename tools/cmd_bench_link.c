@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "protocol/link_test.h"
+#include "transport/client_connect.h"
 #include "transport/conn.h"
 #include "transport/platform/platform.h"
 
@@ -24,6 +25,8 @@ struct bench_opts {
 	struct tether_tool_opts tool;
 	unsigned seconds;
 	uint64_t size;
+	bool tls;        /* the channel runs TLS to the paired server */
+	char cipher[64];
 };
 
 static void usage(FILE *f)
@@ -207,9 +210,21 @@ static int open_channel(struct bench_opts *o, struct tether_conn **c, struct tet
 			return TETHER_EXIT_FAIL;
 		tether_tool_probe_free(&p);
 	}
-	int err = tether_conn_connect(o->tool.server, c);
+	/* As the ICD would: TLS to the server this client paired with. */
+	struct tether_client_security sec;
+	struct tether_client_info info;
+	char why[512];
+	int err = tether_client_security_load(o->tool.server, &sec, why, sizeof(why));
 	if (err < 0) {
-		fprintf(stderr, "tether bench-link: cannot reach tetherd at %s: %s\n", o->tool.server, strerror(-err));
+		fprintf(stderr, "tether bench-link: %s\n", why);
+		return TETHER_EXIT_FAIL;
+	}
+	err = tether_client_connect(o->tool.server, &sec, NULL, c, &info);
+	o->tls = sec.tls;
+	snprintf(o->cipher, sizeof(o->cipher), "%s", info.cipher);
+	tether_client_security_release(&sec);
+	if (err < 0) {
+		fprintf(stderr, "tether bench-link: %s\n", info.error);
 		return TETHER_EXIT_FAIL;
 	}
 	tether_conn_set_timeout(*c, TETHER_LINK_IDLE_MS * 2);
@@ -245,6 +260,8 @@ int tether_cmd_bench_link(int argc, char **argv)
 	if (status)
 		return status;
 	printf("bench-link: tetherd \"%s\" at %s\n", hs.peer_name, tether_conn_peer(c));
+	printf("security:   %s%s\n",
+	       o.tls ? "TLS 1.3, " : "plaintext", o.tls ? o.cipher : "");
 	tether_handshake_result_free(&hs);
 	tether_tb_links_find(&links);
 	int li = tether_tool_link_of_peer(&links, tether_conn_peer(c));

@@ -67,8 +67,10 @@ int tether_cmd_status(int argc, char **argv)
 	}
 	printf("tetherd at %s is reachable: \"%s\", protocol %u.%u (%s)\n", opts.server, p.hs.peer_name,
 	       (unsigned)p.hs.peer_major, (unsigned)p.hs.peer_minor, p.how);
-	printf("connect %.3f ms, handshake round trip %.3f ms\n", p.connect_ns / 1e6,
-	       p.handshake_ns / 1e6);
+	printf("connect %.3f ms%s, handshake round trip %.3f ms\n", p.connect_ns / 1e6,
+	       p.tls ? " (with the TLS handshake)" : "", p.handshake_ns / 1e6);
+	printf("security: %s%s\n", p.tls ? "TLS 1.3, pinned to the paired server, " : "plaintext",
+	       p.tls ? p.cipher : "");
 	print_path(&links, p.peer);
 	print_links(&links, supported);
 	tether_tool_probe_free(&p);

@@ -5,7 +5,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
-  cmake ninja-build gcc clang python3 pkg-config
+  cmake ninja-build gcc clang python3 pkg-config libssl-dev openssl iproute2
   libvulkan-dev vulkan-tools mesa-vulkan-drivers vulkan-validationlayers
   glslang-tools libcmocka-dev libxxhash-dev liblz4-dev libzstd-dev
   mingw-w64

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tether_wire.h"
+#include "transport/client_connect.h"
 #include "transport/conn.h"
 #include "transport/locate.h"
 #include "transport/platform/platform.h"
@@ -68,7 +69,9 @@ static void explain_connect_error(const char *cmd, const char *addr, int err)
 static void explain_handshake_error(const char *cmd, const char *addr, int err,
 				    const struct tether_handshake_result *hs)
 {
-	if (err == -EPROTONOSUPPORT)
+	if (err == -ECONNREFUSED && strstr(hs->error, "pairing"))
+		fprintf(stderr, "tether %s: %s refused us: %s\n", cmd, addr, hs->error);
+	else if (err == -EPROTONOSUPPORT)
 		fprintf(stderr, "tether %s: %s speaks tether protocol %u.x, this build %u.x: %s\n", cmd,
 			addr, hs->peer_major, TETHER_PROTOCOL_MAJOR, hs->error);
 	else if (err == -EPROTO)
@@ -78,16 +81,34 @@ static void explain_handshake_error(const char *cmd, const char *addr, int err,
 		fprintf(stderr, "tether %s: handshake with %s failed: %s\n", cmd, addr, strerror(-err));
 }
 
-/* Connect to @addr and shake hands; @quiet: say nothing on failure. */
+/* Connect to @addr (TLS when this client paired with it) and shake hands;
+ * @quiet: say nothing on failure. */
 static int probe(const char *cmd, const char *addr, int timeout_ms, bool quiet, struct tether_tool_probe *out)
 {
 	struct tether_conn *c;
+	struct tether_client_security sec;
+	struct tether_client_info info;
+	char why[512];
 	memset(out, 0, sizeof(*out));
-	uint64_t t0 = tether_time_ns();
-	int r = tether_conn_connect_timeout(addr, timeout_ms, &c);
-	uint64_t t1 = tether_time_ns();
+	int r = tether_client_security_load(addr, &sec, why, sizeof(why));
 	if (r < 0) {
 		if (!quiet)
+			fprintf(stderr, "tether %s: %s\n", cmd, why);
+		return r;
+	}
+	uint64_t t0 = tether_time_ns();
+	r = tether_client_connect_timeout(addr, &sec, NULL, timeout_ms, &c, &info);
+	uint64_t t1 = tether_time_ns();
+	out->tls = sec.tls;
+	snprintf(out->cipher, sizeof(out->cipher), "%s", info.cipher);
+	tether_client_security_release(&sec);
+	if (r < 0) {
+		/* Reached, but TLS failed (not the paired server, say): its own words. */
+		if (quiet)
+			;
+		else if (out->tls && strncmp(info.error, "cannot reach", 12))
+			fprintf(stderr, "tether %s: %s\n", cmd, info.error);
+		else
 			explain_connect_error(cmd, addr, r);
 		return r;
 	}

@@ -15,6 +15,9 @@ static const struct tether_tool_cmd commands[] = {
 	{"status", "check that tetherd is reachable, time a round trip, show the links", tether_cmd_status},
 	{"discover", "list the tetherd servers advertised on DNS-SD", tether_cmd_discover},
 	{"bench-link", "measure round trips and throughput to tetherd", tether_cmd_bench_link},
+	{"pair", "pair with a tetherd once, with the PIN it shows", tether_cmd_pair},
+	{"unpair", "forget a paired tetherd", tether_cmd_unpair},
+	{"paired", "list the servers this client is paired with", tether_cmd_paired},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

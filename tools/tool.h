@@ -41,6 +41,8 @@ int tether_tool_parse_opts(int argc, char **argv, struct tether_tool_opts *out);
 /* A server reached and greeted, with how long each step took. */
 struct tether_tool_probe {
 	struct tether_handshake_result hs;
+	int tls;               /* the connection was TLS to the paired server */
+	char cipher[64];
 	uint64_t connect_ns;   /* tether_conn_connect() */
 	uint64_t handshake_ns; /* HELLO sent to WELCOME checked: one round trip */
 	char peer[300];        /* the address connected to, "10.5.0.1:7380" */
@@ -84,5 +86,8 @@ int tether_cmd_info(int argc, char **argv);
 int tether_cmd_status(int argc, char **argv);
 int tether_cmd_discover(int argc, char **argv);
 int tether_cmd_bench_link(int argc, char **argv);
+int tether_cmd_pair(int argc, char **argv);
+int tether_cmd_unpair(int argc, char **argv);
+int tether_cmd_paired(int argc, char **argv);
 
 #endif /* TETHER_TOOL_H */

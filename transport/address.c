@@ -5,6 +5,7 @@
 #include "transport/platform/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,4 +125,18 @@ int tether_link_timeout_ms(void)
 		return TETHER_LINK_TIMEOUT_MS;
 	}
 	return (int)v;
+}
+
+int tether_address_normalize(const char *str, char *buf, size_t len)
+{
+	struct tether_address a;
+	int err = tether_address_parse(str, &a);
+	if (err)
+		return err;
+	int n;
+	if (a.kind == TETHER_ADDRESS_UNIX)
+		n = snprintf(buf, len, "unix:%s", a.path);
+	else
+		n = snprintf(buf, len, strchr(a.host, ':') ? "[%s]:%s" : "%s:%s", a.host, a.port);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }

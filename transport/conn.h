@@ -65,6 +65,13 @@ struct tether_address {
 int tether_address_parse(const char *str, struct tether_address *out);
 
 /**
+ * tether_address_normalize() - the one spelling of an address, to compare two
+ * "host" becomes "host:7380"; "[::1]:80" and "unix:PATH" stay as they are.
+ * Return: 0, -EINVAL (malformed) or -ENOSPC (@len too small).
+ */
+int tether_address_normalize(const char *str, char *buf, size_t len);
+
+/**
  * tether_conn_connect() - open a connection to @addr
  * Tries every address the name resolves to, each for at most
  * TETHER_CONNECT_TIMEOUT_MS. TCP connections get TCP_NODELAY.
@@ -144,6 +151,13 @@ int tether_conn_set_timeout(struct tether_conn *c, int timeout_ms);
  * wakes and returns -ECONNABORTED. tether_conn_close() must still follow.
  */
 void tether_conn_shutdown(struct tether_conn *c);
+
+/**
+ * tether_conn_close_write() - say we will send nothing more; keep receiving
+ * A TLS connection sends its close_notify first. For a server that refuses a
+ * client: the client reads the refusal and then end of stream.
+ */
+void tether_conn_close_write(struct tether_conn *c);
 
 /** tether_conn_close() - close and free the connection; NULL is ignored. */
 void tether_conn_close(struct tether_conn *c);

@@ -6,6 +6,9 @@
 #endif
 #include "transport/conn.h"
 #include "transport/platform/log.h"
+#ifdef TETHER_HAVE_TLS
+#include "transport/tls_internal.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +38,10 @@ struct tether_conn {
 	int fd;
 	int broken;       /* sticky negative errno after a half-done large read */
 	atomic_int shut;  /* tether_conn_shutdown() was called */
+	int timeout_ms;   /* tether_conn_set_timeout(); TLS waits in poll() with it */
+#ifdef TETHER_HAVE_TLS
+	struct tether_tls_link *tls; /* after a TLS handshake: every byte goes through it */
+#endif
 	size_t rpos, rlen; /* unread bytes are rbuf[rpos..rlen) */
 	char peer[PEER_MAX];
 	uint8_t rbuf[RBUF_SIZE];
@@ -113,6 +120,10 @@ static int conn_new(int fd, enum tether_address_kind kind, const char *peer, str
 	}
 	c->fd = fd;
 	c->broken = 0;
+	c->timeout_ms = 0;
+#ifdef TETHER_HAVE_TLS
+	c->tls = NULL;
+#endif
 	atomic_init(&c->shut, 0);
 	c->rpos = c->rlen = 0;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
@@ -267,7 +278,11 @@ static int listen_unix(const struct tether_address *a, struct tether_listener *l
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || listen(fd, SOMAXCONN)) {
+	/* Unix sockets are not encrypted or paired: who may connect is who may
+	 * write the socket file. 0660 whatever the umask: the owner and the
+	 * owner's group (docs/SECURITY.md). Set before listen(), so no
+	 * connection can come in under looser permissions. */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(a->path, 0660) || listen(fd, SOMAXCONN)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -378,6 +393,10 @@ int tether_conn_send(struct tether_conn *c, const struct tether_iovec *iov, int 
 	int i = 0;
 	size_t off = 0; /* bytes of iov[i] already sent */
 
+#ifdef TETHER_HAVE_TLS
+	if (c->tls)
+		return tether_tls_link_send(c->tls, iov, iovcnt, &c->shut);
+#endif
 	for (;;) {
 		while (i < iovcnt && iov[i].len == off) {
 			i++;
@@ -417,6 +436,10 @@ int tether_conn_send(struct tether_conn *c, const struct tether_iovec *iov, int 
 /* One recv(); EOF and timeouts turned into errors. */
 static int read_some(struct tether_conn *c, void *p, size_t n, int flags, size_t *got)
 {
+#ifdef TETHER_HAVE_TLS
+	if (c->tls)
+		return tether_tls_link_read(c->tls, p, n, c->timeout_ms, &c->shut, got);
+#endif
 	for (;;) {
 		ssize_t r = recv(c->fd, p, n, flags);
 		if (r > 0) {
@@ -481,6 +504,7 @@ int tether_conn_set_timeout(struct tether_conn *c, int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return -EINVAL;
+	c->timeout_ms = timeout_ms;
 	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
 	return setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ? -errno : 0;
 }
@@ -491,10 +515,22 @@ void tether_conn_shutdown(struct tether_conn *c)
 	shutdown(c->fd, SHUT_RDWR);
 }
 
+void tether_conn_close_write(struct tether_conn *c)
+{
+#ifdef TETHER_HAVE_TLS
+	if (c->tls)
+		tether_tls_link_close_notify(c->tls);
+#endif
+	shutdown(c->fd, SHUT_WR);
+}
+
 void tether_conn_close(struct tether_conn *c)
 {
 	if (!c)
 		return;
+#ifdef TETHER_HAVE_TLS
+	tether_tls_link_free(c->tls);
+#endif
 	close(c->fd);
 	free(c);
 }
@@ -548,3 +584,20 @@ int tether_listener_fd(const struct tether_listener *l)
 {
 	return l->fd;
 }
+
+#ifdef TETHER_HAVE_TLS
+int tether_conn_attach_tls(struct tether_conn *c, struct tether_tls_link *l)
+{
+	/* Bytes read before the handshake would be plaintext the peer sent
+	 * ahead of TLS: nothing may be buffered. */
+	if (c->rpos != c->rlen || c->tls)
+		return -EPROTO;
+	c->tls = l;
+	return 0;
+}
+
+struct tether_tls_link *tether_conn_tls_link(const struct tether_conn *c)
+{
+	return c->tls;
+}
+#endif

@@ -419,6 +419,11 @@ int tether_conn_set_timeout(struct tether_conn *c, int timeout_ms)
 	return 0;
 }
 
+void tether_conn_close_write(struct tether_conn *c)
+{
+	shutdown(c->s, SD_SEND);
+}
+
 void tether_conn_shutdown(struct tether_conn *c)
 {
 	atomic_store(&c->shut, 1);

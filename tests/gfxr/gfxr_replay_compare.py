@@ -293,7 +293,7 @@ def tether_replay(args, wsi, cap, display, native, workdir, fail):
         server.env["TETHER_LOG"] = args.tetherd_log
     server.start()
     try:
-        env = with_display(th.tether_env(args.icd_manifest, server.addr),
+        env = with_display(th.tether_env(args.icd_manifest, server),
                            display if wsi == "xcb" else None)
         rc, text, shots = replay(args, label, wsi, env, cap, workdir)
         died = not server.alive()

@@ -38,7 +38,7 @@ def main():
         server.env["TETHER_LOG"] = "info"
         server.start()
         try:
-            env = th.tether_env(args.icd_manifest, server.addr)
+            env = th.tether_env(args.icd_manifest, server)
             env["TETHER_LOG"] = "info"
             run = subprocess.run([args.app], env=env, capture_output=True, text=True, timeout=300)
         finally:

@@ -295,20 +295,30 @@ class Test:
         self.srv = Side(work, pid, "srv", [SRV_ETH, SRV_TB])
         self.cli = Side(work, pid, "cli", [CLI_ETH, CLI_TB])
         self.runs = 0
+        self.client_config = os.path.join(work, "client-config")
 
     # ---- processes ----
 
     def start_tetherd(self, name, listen):
+        """A tetherd with an identity of its own, which the client pairs with
+        once, at its Ethernet address: found later at any of its addresses,
+        it is recognised by its certificate (docs/SECURITY.md)."""
         env = self.srv.env({"VK_DRIVER_FILES": self.native, "TETHER_LOG": "info"})
-        d = Daemon(self.srv.ns, [self.args.tetherd, "--listen", listen, "--name", name], env,
+        pin_file = os.path.join(self.work, "pin-%s" % name)
+        d = Daemon(self.srv.ns, [self.args.tetherd, "--listen", listen, "--name", name, "--state-dir",
+                                 os.path.join(self.work, "state-%s" % name), "--pairing-pin-file", pin_file], env,
                    os.path.join(self.work, "tetherd-%s.log" % name))
         d.wait_for("listening on")
         self.servers[name] = d
+        addr = "%s.1:%s" % (NET_ETH, listen.rsplit(":", 1)[1])
+        rc, out = th.pair_client(self.args.tether, addr, pin_file, self.client_config, env=self.client_env(),
+                                 prefix=self.cli.ns.cmd([]))
+        check(rc == 0, "tether pair %s failed (%d):\n%s" % (addr, rc, out))
         return d
 
     def client_env(self, extra=None):
         env = self.cli.env({"XDG_CACHE_HOME": self.cache_home, "TETHER_SYSFS_ROOT": self.sysfs,
-                            "HOME": self.work})
+                            "HOME": self.work, "TETHER_CONFIG_DIR": self.client_config})
         env.update(extra or {})
         return env
 

@@ -126,7 +126,7 @@ def reference_outputs(args, workdir):
 
 def run_app_through(args, server, app, workdir, tag):
     out = os.path.join(workdir, "%s.%s" % (tag, app))
-    prog = Program([os.path.join(args.apps_dir, app), out], th.tether_env(args.icd_manifest, server.addr),
+    prog = Program([os.path.join(args.apps_dir, app), out], th.tether_env(args.icd_manifest, server),
                    out + ".log")
     return prog, out
 
@@ -138,7 +138,7 @@ def test_limits(args, workdir):
     with th.Tetherd(args.tetherd, args.native_icd, workdir, "tcp",
                     extra_args=["--max-objects", str(objects), "--max-memory", "%dM" % memory_mib]) as server:
         rc, text = th.run_program([args.limits_client, str(objects), str(memory_mib)],
-                                  th.tether_env(args.icd_manifest, server.addr),
+                                  th.tether_env(args.icd_manifest, server),
                                   os.path.join(workdir, "limits.log"), 300)
         th.log("limits_client exit %d:\n%s" % (rc, th.indent(text, "  | ", 12)))
         check(rc == 0, "limits_client failed")
@@ -156,7 +156,7 @@ def test_many(args, workdir):
     them killed in the middle of its submits."""
     refs = reference_outputs(args, workdir)
     with th.Tetherd(args.tetherd, args.native_icd, workdir, "tcp") as server:
-        victim = Program([args.loss_client], th.tether_env(args.icd_manifest, server.addr),
+        victim = Program([args.loss_client], th.tether_env(args.icd_manifest, server),
                          os.path.join(workdir, "victim.log"))
         check(victim.wait_line(r"^iteration 3$", 60), "the victim never got going:\n" + victim.text())
         clients = []
@@ -198,7 +198,7 @@ def test_soak(args, workdir):
             app = COMPUTE_APPS[i % len(COMPUTE_APPS)]
             prog, out = run_app_through(args, server, app, workdir, "soak")
             if i % 4 == 3:  # every fourth client dies in the middle of its work
-                victim = Program([args.loss_client], th.tether_env(args.icd_manifest, server.addr),
+                victim = Program([args.loss_client], th.tether_env(args.icd_manifest, server),
                                  os.path.join(workdir, "soak.victim.log"))
                 victim.wait_line(r"^iteration 2$", 60)
                 victim.kill()
@@ -243,7 +243,7 @@ def test_gpu_memory(args, workdir):
     with th.Tetherd(args.tetherd, args.native_icd, workdir, "tcp") as server:
         time.sleep(0.5)
         base = gpu_memory_used_mib()
-        victim = Program([args.loss_client, "--hold-mib", str(hold)], th.tether_env(args.icd_manifest, server.addr),
+        victim = Program([args.loss_client, "--hold-mib", str(hold)], th.tether_env(args.icd_manifest, server),
                          os.path.join(workdir, "victim.log"))
         check(victim.wait_line(r"^iteration 3$", 60), "the client never got going:\n" + victim.text())
         held = gpu_memory_used_mib()
@@ -294,7 +294,8 @@ def netns_up():
 
 
 def test_link_cut(args, workdir):
-    """The client's link goes down in the middle of its frames: the client
+    """The client's link (TLS, paired as a user pairs) goes down in the middle
+    of its frames: the client
     gets VK_ERROR_DEVICE_LOST within the link timeout (no call hangs), the
     server ends and frees the session, and once the link is back the same
     program makes a new instance and computes correctly again."""
@@ -307,7 +308,9 @@ def test_link_cut(args, workdir):
         log_path = os.path.join(workdir, "tetherd.log")
         server_out = open(log_path, "wb")
         addr = "%s:7380" % ADDR_SERVER
-        server = subprocess.Popen(["ip", "netns", "exec", NS_SERVER, args.tetherd, "--listen", addr],
+        pin_file, config_dir = os.path.join(workdir, "pin"), os.path.join(workdir, "client-config")
+        server = subprocess.Popen(["ip", "netns", "exec", NS_SERVER, args.tetherd, "--listen", addr,
+                                   "--state-dir", os.path.join(workdir, "state"), "--pairing-pin-file", pin_file],
                                   env=th.native_env(args.native_icd), stdin=subprocess.DEVNULL,
                                   stdout=server_out, stderr=subprocess.STDOUT)
 
@@ -316,7 +319,12 @@ def test_link_cut(args, workdir):
                 return f.read().decode("utf-8", "replace")
 
         check(wait_for(lambda: "listening on" in server_log(), 10), "tetherd did not start:\n" + server_log())
+        # The client pairs as a user would, so the link it loses is TLS.
+        rc, out = th.pair_client(th.tether_cli_next_to(args.tetherd), addr, pin_file, config_dir,
+                                 prefix=("ip", "netns", "exec", NS_CLIENT))
+        check(rc == 0, "tether pair failed (%d):\n%s" % (rc, out))
         env = th.tether_env(args.icd_manifest, addr)
+        env["TETHER_CONFIG_DIR"] = config_dir
         client = Program([args.loss_client, "--reconnect-s", "60"], env, os.path.join(workdir, "client.log"),
                          netns=NS_CLIENT)
         check(client.wait_line(r"^iteration 5$", 60), "the client never got going:\n" + client.text())

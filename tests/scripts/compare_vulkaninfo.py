@@ -311,7 +311,7 @@ def main():
         try:
             server.start()
             t_rc, t_text, t_err = run_vulkaninfo(
-                "tether", args.vulkaninfo, th.tether_env(args.icd_manifest, server.addr),
+                "tether", args.vulkaninfo, th.tether_env(args.icd_manifest, server),
                 workdir)
             if not server.alive():
                 failures.append("tetherd died during vulkaninfo:\n" + server.log_tail())

@@ -96,7 +96,7 @@ def compare(args, workdir):
         return failures
     try:
         t_rc, t_text, t_out = run_app("tether", args.app,
-                                      th.tether_env(args.icd_manifest, server.addr),
+                                      th.tether_env(args.icd_manifest, server),
                                       workdir, args.timeout)
         died = not server.alive()
     finally:

@@ -27,6 +27,7 @@ _VALIDATION_RE = re.compile(r"Validation Error|VUID-|SYNC-HAZARD")
 
 READY_TIMEOUT_S = 10.0
 STOP_GRACE_S = 5.0
+PAIR_TIMEOUT_S = 20.0
 
 
 def log(msg):
@@ -52,15 +53,21 @@ def native_env(native_icd, validation=False, sync_validation=False):
     return env
 
 
-def tether_env(icd_manifest, server_addr):
-    """Environment that loads only the tether ICD, pointed at server_addr.
+def tether_env(icd_manifest, server):
+    """Environment that loads only the tether ICD, pointed at server.
 
+    server is a Tetherd (its address, and for TCP the client configuration
+    directory its pairing wrote, so the ICD talks TLS to it) or an address.
     In sanitizer builds the ICD is instrumented but the application is not:
     TETHER_TEST_CLIENT_PRELOAD names the sanitizer runtimes to preload.
     """
     env = base_env()
     env["VK_DRIVER_FILES"] = icd_manifest
-    env["TETHER_SERVER"] = server_addr
+    if isinstance(server, str):
+        env["TETHER_SERVER"] = server
+    else:
+        env["TETHER_SERVER"] = server.addr
+        env.update(server.client_env)
     preload = os.environ.get("TETHER_TEST_CLIENT_PRELOAD")
     if preload:
         env["LD_PRELOAD"] = preload
@@ -89,34 +96,95 @@ def _free_tcp_port():
         return s.getsockname()[1]
 
 
+def tether_cli_next_to(tetherd):
+    """The tether tool of the build tetherd comes from (TETHER_CLI wins)."""
+    cli = os.environ.get("TETHER_CLI")
+    if cli:
+        return cli
+    build = os.path.dirname(os.path.dirname(os.path.abspath(tetherd)))
+    return os.path.join(build, "tools", "tether")
+
+
+def pair_client(tether_cli, addr, pin_file, config_dir, env=None, prefix=(), timeout=PAIR_TIMEOUT_S):
+    """`tether pair addr` as the client whose configuration is config_dir,
+    typing the PIN tetherd writes to pin_file. Return (exit status, output)."""
+    env = dict(env if env is not None else base_env())
+    env["TETHER_CONFIG_DIR"] = config_dir
+    if os.path.exists(pin_file):
+        os.unlink(pin_file)
+    proc = subprocess.Popen(list(prefix) + [tether_cli, "pair", addr, "--name", "tether-test"], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    pin = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open(pin_file) as f:
+                pin = f.read().strip() or None
+        except OSError:
+            pass
+        if pin:
+            break
+        time.sleep(0.02)
+    try:
+        typed = ((pin or "") + "\n").encode()
+        out, _ = proc.communicate(typed, timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        return -9, out.decode("utf-8", "replace")
+    return proc.returncode, out.decode("utf-8", "replace")
+
+
 class Tetherd:
     """One tetherd process listening on a Unix socket or a loopback TCP port.
 
     The listen string is what tetherd's --listen takes and what the ICD reads
-    from TETHER_SERVER: "unix:PATH" or "127.0.0.1:PORT".
+    from TETHER_SERVER: "unix:PATH" or "127.0.0.1:PORT". Over TCP tetherd
+    serves paired clients only, so start() pairs a client first, with the
+    real `tether pair` and the PIN tetherd writes to its --pairing-pin-file;
+    client_env then points the ICD at that client's identity, and every TCP
+    test runs over TLS 1.3 (docs/SECURITY.md, "Tests").
     """
 
     def __init__(self, tetherd, native_icd, workdir, transport="unix",
-                 validation=False, sync_validation=False, extra_args=()):
+                 validation=False, sync_validation=False, extra_args=(), tether_cli=None):
         if transport not in ("unix", "tcp"):
             raise ValueError("transport must be unix or tcp")
         self.tetherd = tetherd
         self.transport = transport
         self.log_path = os.path.join(workdir, "tetherd.log")
+        self.state_dir = os.path.join(workdir, "tetherd-state")
+        self.pin_file = os.path.join(workdir, "tetherd-pin")
+        self.client_config = os.path.join(workdir, "client-config")
+        self.tether_cli = tether_cli or tether_cli_next_to(tetherd)
+        self.client_env = {}
         if transport == "unix":
             self.sock_path = os.path.join(workdir, "s")
             self.addr = "unix:" + self.sock_path
         else:
             self.port = _free_tcp_port()
             self.addr = "127.0.0.1:%d" % self.port
+            self.client_env = {"TETHER_CONFIG_DIR": self.client_config}
         self.env = native_env(native_icd, validation, sync_validation)
         self.extra_args = list(extra_args)
         self.proc = None
         self._log = None
 
+    def pair(self):
+        """Pair client_config with this tetherd; raise on failure."""
+        t0 = time.monotonic()
+        rc, out = pair_client(self.tether_cli, self.addr, self.pin_file, self.client_config)
+        if rc != 0:
+            raise RuntimeError("tether pair %s failed (exit %d):\n%s\n%s"
+                               % (self.addr, rc, indent(out, "  pair| "), self.log_tail()))
+        log("paired a test client with %s in %.0f ms: the ICD talks TLS to it"
+            % (self.addr, 1000 * (time.monotonic() - t0)))
+
     def start(self):
-        """Start tetherd and wait until it accepts connections; raise on failure."""
-        cmd = [self.tetherd, "--listen", self.addr] + self.extra_args
+        """Start tetherd and wait until it accepts connections (over TCP, with
+        a client paired); raise on failure."""
+        cmd = [self.tetherd, "--listen", self.addr, "--state-dir", self.state_dir,
+               "--pairing-pin-file", self.pin_file] + self.extra_args
         log("starting: %s (log %s)" % (" ".join(cmd), self.log_path))
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL,
@@ -128,6 +196,12 @@ class Tetherd:
                                    % (self.proc.returncode, self.log_tail()))
             if self._accepts():
                 log("tetherd (pid %d) listening on %s" % (self.proc.pid, self.addr))
+                if self.transport == "tcp":
+                    try:
+                        self.pair()
+                    except BaseException:
+                        self.stop()  # never leave a tetherd behind
+                        raise
                 return
             time.sleep(0.05)
         self.stop()

@@ -30,10 +30,12 @@ def fail(msg):
     sys.exit(1)
 
 
-def bench(tether, addr, *extra):
+def bench(tether, addr, client_env, *extra):
     cmd = [tether, "bench-link", "--server", addr] + list(extra)
     th.log("running: " + " ".join(cmd))
-    run = subprocess.run(cmd, env=th.base_env(), capture_output=True, text=True, timeout=120)
+    env = th.base_env()
+    env.update(client_env)
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     th.log("exit %d\n%s%s" % (run.returncode, th.indent(run.stdout, "  out| "), th.indent(run.stderr, "  err| ")))
     return run
 
@@ -112,14 +114,18 @@ def main():
     args = ap.parse_args()
     native = os.environ.get("TETHER_NATIVE_ICD", args.native_icd)
     with tempfile.TemporaryDirectory(prefix="tether-bench-link-") as work, \
-            th.Tetherd(args.tetherd, native, work, transport="tcp") as server:
-        run = bench(args.tether, server.addr, "--seconds", "1", "--size", "4M")
+            th.Tetherd(args.tetherd, native, work, transport="tcp", extra_args=["--insecure"]) as server:
+        # The tool runs as the paired client (TLS); --insecure lets the raw
+        # requests below speak the link-test protocol in plaintext.
+        run = bench(args.tether, server.addr, server.client_env, "--seconds", "1", "--size", "4M")
         if run.returncode != 0:
             fail("bench-link exited %d" % run.returncode)
         check_numbers(run.stdout)
+        if "security:   TLS 1.3, " not in run.stdout:
+            fail("bench-link did not measure over TLS as the paired client")
 
         # Over the server's per-request limit: refused with its reason.
-        run = bench(args.tether, server.addr, "--seconds", "1", "--size", "2G")
+        run = bench(args.tether, server.addr, server.client_env, "--seconds", "1", "--size", "2G")
         want = ("tetherd refused the upload: upload of 2147483648 bytes: must be 1..1073741824 "
                 "(the server's limit per request)")
         if run.returncode != 1 or want not in run.stderr:
@@ -137,7 +143,7 @@ def main():
             fail("an unknown channel: status %d %r" % (status, text))
 
         # tetherd serves on.
-        run = bench(args.tether, server.addr, "--seconds", "1", "--size", "4M")
+        run = bench(args.tether, server.addr, server.client_env, "--seconds", "1", "--size", "4M")
         if run.returncode != 0 or not server.alive():
             fail("tetherd did not survive the bad requests")
         log = server.log_text()

@@ -23,7 +23,7 @@ def gpus_seen(args, native, device):
         server = th.Tetherd(args.tetherd, native, work, extra_args=["--device", device])
         server.start()
         try:
-            env = th.tether_env(args.icd_manifest, server.addr)
+            env = th.tether_env(args.icd_manifest, server)
             run = subprocess.run([args.tether, "info"], env=env, capture_output=True, text=True,
                                  timeout=60)
         finally:

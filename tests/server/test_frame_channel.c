@@ -2,8 +2,11 @@
  * The frame channel end to end: a real tetherd (forking, and --once), a
  * command connection with a real handshake, then a second connection that
  * attaches with the session's token and gets the session's FRAME_READY.
- * Refusals (wrong token, second attach, ended session, hostile HELLOs) and
- * tetherd's bookkeeping of ended sessions. tetherd's path comes in $TETHERD.
+ * Over a Unix socket, plaintext TCP (--insecure) and TLS with a paired
+ * client, where the frame channel is routed by its preamble and the session
+ * runs the TLS handshake itself. Refusals (wrong token, second attach, ended
+ * session, hostile HELLOs, another client's certificate) and tetherd's
+ * bookkeeping of ended sessions. tetherd's path comes in $TETHERD.
  * Run one test per CTest entry: test_frame_channel <test name>.
  */
 #include <errno.h>
@@ -27,16 +30,21 @@
 #include "protocol/buffer.h"
 #include "protocol/handshake.h"
 #include "protocol/message.h"
+#include "transport/client_connect.h"
 #include "transport/conn.h"
 #include "transport/platform/log.h"
 #include "transport/platform/platform.h"
+#include "transport/tls.h"
+#include "transport/trust.h"
 
 #define WAIT_MS 10000
 
 static const char unknown_token[] = "no live session has this token (it ended, or the token is wrong)";
 static const char already_attached[] = "this session already has a frame channel";
 
-enum mode { FORKED_UNIX, FORKED_TCP, ONCE };
+/* FORKED_TCP: plaintext TCP, served because of --insecure; the TLS modes:
+ * a client paired ahead of the run (both lists written directly). */
+enum mode { FORKED_UNIX, FORKED_TCP, FORKED_TLS, ONCE, ONCE_TLS };
 
 struct tetherd {
 	pid_t pid;
@@ -44,7 +52,13 @@ struct tetherd {
 	char dir[128];
 	char log[160];
 	char addr[200];
+	struct tether_client_security sec; /* the paired client, in the TLS modes */
 };
+
+static bool tls_mode(enum mode m)
+{
+	return m == FORKED_TLS || m == ONCE_TLS;
+}
 
 static uint64_t now_ms(void)
 {
@@ -74,21 +88,57 @@ static void bound_address(const struct tetherd *t, char *addr, size_t len)
 	snprintf(addr, len, "%.*s", (int)(strchr(p, '\n') - p), p);
 }
 
+/* An identity in @t->dir/@name, and its fingerprint. */
+static struct tether_tls_identity *identity(const struct tetherd *t, const char *name)
+{
+	char dir[200];
+	struct tether_tls_identity *id;
+	snprintf(dir, sizeof(dir), "%s/%s", t->dir, name);
+	assert_int_equal(tether_tls_identity_load(dir, name, true, &id), 0);
+	return id;
+}
+
+/* Writes @id into the server's paired-clients list. */
+static void pair_client(const struct tetherd *t, const struct tether_tls_identity *id, const char *name)
+{
+	char dir[200];
+	struct tether_peer p = {.fingerprint = *tether_tls_identity_fingerprint(id), .paired_at = 1};
+	snprintf(dir, sizeof(dir), "%s/state", t->dir);
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	assert_int_equal(tether_peer_list_add(dir, TETHER_PAIRED_CLIENTS_FILE, &p, false), 0);
+}
+
+/* What `tether pair` would have left: the server's identity made, the
+ * client in its list, and the client's TLS context pinned to the server. */
+static void pair_ahead(struct tetherd *t)
+{
+	struct tether_tls_identity *server = identity(t, "state"), *client = identity(t, "client");
+	pair_client(t, client, "test client");
+	t->sec.tls = true;
+	t->sec.server = *tether_tls_identity_fingerprint(server);
+	assert_int_equal(tether_tls_context_new(client, TETHER_TLS_CLIENT, NULL, &t->sec.ctx), 0);
+	tether_tls_identity_free(server);
+	tether_tls_identity_free(client);
+}
+
 static void tetherd_start(struct tetherd *t, enum mode mode)
 {
 	const char *exe = getenv("TETHERD");
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char listen[200];
+	char listen[200], state[200];
 	assert_non_null(exe);
 	memset(t, 0, sizeof(*t));
 	t->mode = mode;
 	snprintf(t->dir, sizeof(t->dir), "%s/tether-frames-XXXXXX", tmp);
 	assert_non_null(mkdtemp(t->dir));
 	snprintf(t->log, sizeof(t->log), "%s/tetherd.log", t->dir);
-	if (mode == FORKED_TCP)
+	snprintf(state, sizeof(state), "%s/state", t->dir);
+	if (mode == FORKED_TCP || tls_mode(mode))
 		snprintf(listen, sizeof(listen), "127.0.0.1:0");
 	else
 		snprintf(listen, sizeof(listen), "unix:%s/s", t->dir);
+	if (tls_mode(mode))
+		pair_ahead(t);
 	t->pid = fork();
 	assert_true(t->pid >= 0);
 	if (t->pid == 0) {
@@ -96,10 +146,13 @@ static void tetherd_start(struct tetherd *t, enum mode mode)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		setenv("TETHER_LOG", "info", 1);
-		if (mode == ONCE)
-			execl(exe, exe, "--listen", listen, "--once", (char *)NULL);
-		else
-			execl(exe, exe, "--listen", listen, (char *)NULL);
+		const char *args[12] = {exe, "--listen", listen, "--state-dir", state};
+		int n = 5;
+		if (mode == ONCE || mode == ONCE_TLS)
+			args[n++] = "--once";
+		if (mode == FORKED_TCP)
+			args[n++] = "--insecure";
+		execv(exe, (char *const *)args);
 		_exit(127);
 	}
 	for (uint64_t end = now_ms() + WAIT_MS; !t->addr[0]; sleep_ms(10)) {
@@ -132,11 +185,32 @@ static void tetherd_stop(struct tetherd *t)
 		kill(t->pid, SIGTERM);
 		waitpid(t->pid, NULL, 0);
 	}
-	char path[300];
-	snprintf(path, sizeof(path), "%s/s", t->dir);
-	unlink(path);
-	unlink(t->log);
-	rmdir(t->dir);
+	tether_client_security_release(&t->sec);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A connection as the paired client (TLS modes; @token: a frame channel's
+ * route is sent first) or in plaintext. */
+static struct tether_conn *dial_as(const struct tetherd *t, const struct tether_client_security *sec,
+				   const uint8_t *token)
+{
+	struct tether_conn *c;
+	struct tether_client_info info;
+	uint8_t route[TETHER_FRAME_ROUTE_SIZE];
+	if (token)
+		tether_tls_frame_route(token, route);
+	int err = tether_client_connect(t->addr, sec, token && sec->tls ? route : NULL, &c, &info);
+	if (err)
+		fail_msg("cannot connect to %s: %s", t->addr, info.error);
+	tether_conn_set_timeout(c, WAIT_MS);
+	return c;
+}
+
+static struct tether_conn *dial(const struct tetherd *t, const uint8_t *token)
+{
+	return dial_as(t, &t->sec, token);
 }
 
 /* ---- client side ---- */
@@ -148,8 +222,7 @@ struct session {
 
 static void session_open(const struct tetherd *t, struct session *s)
 {
-	assert_int_equal(tether_conn_connect(t->addr, &s->cmd), 0);
-	tether_conn_set_timeout(s->cmd, WAIT_MS);
+	s->cmd = dial(t, NULL);
 	assert_int_equal(tether_handshake_client(s->cmd, "frame channel test", NULL, 0, &s->hs), 0);
 	assert_int_equal(s->hs.minor, TETHER_PROTOCOL_MINOR);
 	assert_true(s->hs.has_token);
@@ -167,10 +240,8 @@ static void session_close(struct session *s)
 static int attach(const struct tetherd *t, const uint8_t *token, struct tether_conn **out, char *why,
 		  size_t why_len)
 {
-	struct tether_conn *c;
 	struct tether_handshake_result r;
-	assert_int_equal(tether_conn_connect(t->addr, &c), 0);
-	tether_conn_set_timeout(c, WAIT_MS);
+	struct tether_conn *c = dial(t, token);
 	int err = tether_handshake_client_attach(c, "frames", token, &r);
 	if (why)
 		snprintf(why, why_len, "%s", r.error);
@@ -220,8 +291,9 @@ static void expect_closed(struct tether_conn *c)
 	assert_int_equal(tether_conn_recv(c, &byte, 1), -ECONNRESET);
 }
 
-static const enum mode every_mode[] = { FORKED_UNIX, FORKED_TCP, ONCE };
-#define FOR_EACH_MODE(m) for (size_t m##_i = 0; m##_i < 3 && ((m) = every_mode[m##_i], 1); m##_i++)
+static const enum mode every_mode[] = { FORKED_UNIX, FORKED_TCP, FORKED_TLS, ONCE, ONCE_TLS };
+#define MODE_COUNT (sizeof(every_mode) / sizeof(every_mode[0]))
+#define FOR_EACH_MODE(m) for (size_t m##_i = 0; m##_i < MODE_COUNT && ((m) = every_mode[m##_i], 1); m##_i++)
 
 /* ---- tests ---- */
 
@@ -241,7 +313,7 @@ static void frames_attach_reaches_session(void **state)
 		session_close(&s);
 		expect_closed(fc); /* the session ended, and its frame channel with it */
 		tether_conn_close(fc);
-		if (m == ONCE)
+		if (m == ONCE || m == ONCE_TLS)
 			assert_int_equal(tetherd_wait_exit(&t), 0);
 		else
 			assert_true(tetherd_running(&t));
@@ -440,15 +512,14 @@ static void frames_session_holds_only_its_control_socket(void **state)
 	tetherd_stop(&t);
 }
 
-/* Send @hello raw: tetherd must refuse it (or just close), never attach it. */
-static void send_hostile_hello(const struct tetherd *t, const uint8_t *hello, size_t len)
+/* Send @hello raw: tetherd must refuse it (or just close), never attach it.
+ * @token: over TLS, the session the connection is routed to. */
+static void send_hostile_hello(const struct tetherd *t, const uint8_t *token, const uint8_t *hello, size_t len)
 {
-	struct tether_conn *c;
 	struct tether_msg_header h;
 	struct tether_buffer b = { 0 };
 	struct tether_iovec iov = { hello, len };
-	assert_int_equal(tether_conn_connect(t->addr, &c), 0);
-	tether_conn_set_timeout(c, WAIT_MS);
+	struct tether_conn *c = dial(t, token);
 	assert_int_equal(tether_msg_send(c, TETHER_MSG_HELLO, &iov, 1), 0);
 	int err = tether_msg_recv(c, &h, &b);
 	if (!err) {
@@ -491,6 +562,7 @@ static void frames_garbage_attach_hello_refused(void **state)
 		struct tether_buffer b = { 0 };
 		tetherd_start(&t, m);
 		session_open(&t, &s);
+		const uint8_t *route = tls_mode(m) ? s.hs.token : NULL;
 
 		hello_head(&b); /* channel 1, token cut short */
 		put_u32(&b, 1);
@@ -498,12 +570,12 @@ static void frames_garbage_attach_hello_refused(void **state)
 		put_u32(&b, 0);
 		put_u32(&b, TETHER_CHANNEL_FRAMES);
 		tether_buffer_append(&b, s.hs.token, TETHER_SESSION_TOKEN_SIZE - 1);
-		send_hostile_hello(&t, b.data, b.size);
+		send_hostile_hello(&t, route, b.data, b.size);
 		hello_head(&b); /* unknown channel */
 		put_u32(&b, 0);
 		put_u32(&b, 0);
 		put_u32(&b, 7);
-		send_hostile_hello(&t, b.data, b.size);
+		send_hostile_hello(&t, route, b.data, b.size);
 
 		uint32_t x = 12345;
 		for (int round = 0; round < 40; round++) {
@@ -516,7 +588,7 @@ static void frames_garbage_attach_hello_refused(void **state)
 					byte = i == 8 ? 1 : 0;
 				tether_buffer_append(&b, &byte, 1);
 			}
-			send_hostile_hello(&t, b.data, b.size);
+			send_hostile_hello(&t, route, b.data, b.size);
 		}
 		assert_true(tetherd_running(&t));
 		expect_open(s.cmd);
@@ -524,7 +596,7 @@ static void frames_garbage_attach_hello_refused(void **state)
 		tether_conn_close(fc);
 		session_close(&s);
 		tether_buffer_free(&b);
-		if (m == ONCE)
+		if (m == ONCE || m == ONCE_TLS)
 			assert_int_equal(tetherd_wait_exit(&t), 0);
 		tetherd_stop(&t);
 	}
@@ -581,6 +653,67 @@ static void frames_old_client_gets_no_token(void **state)
 	tetherd_stop(&t);
 }
 
+static const enum mode tls_modes[] = { FORKED_TLS, ONCE_TLS };
+
+/* Over TLS the route is plaintext, so anyone on the path knows it: knowing
+ * it without the token gets a refusal from the session, nothing else. */
+static void frames_tls_route_without_token_refused(void **state)
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct tetherd t;
+		struct session s;
+		struct tether_handshake_result r;
+		tetherd_start(&t, tls_modes[i]);
+		session_open(&t, &s);
+		uint8_t wrong[TETHER_SESSION_TOKEN_SIZE];
+		memcpy(wrong, s.hs.token, sizeof(wrong));
+		wrong[0] ^= 0x80;
+		struct tether_conn *c = dial(&t, s.hs.token); /* the right route */
+		assert_int_equal(tether_handshake_client_attach(c, "frames", wrong, &r), -ECONNREFUSED);
+		assert_string_equal(r.error, unknown_token);
+		tether_conn_close(c);
+		struct tether_conn *fc = attach_ok(&t, &s);
+		expect_open(s.cmd);
+		tether_conn_close(fc);
+		session_close(&s);
+		tetherd_stop(&t);
+	}
+}
+
+/* A session's frame channel must come from its own client's certificate:
+ * another paired client, or an unpaired one, is refused even with the
+ * route and the token. */
+static void frames_tls_other_client_refused(void **state)
+{
+	static const char not_ours[] = "this frame channel's certificate is not its session's client";
+	for (size_t i = 0; i < 2; i++) {
+		struct tetherd t;
+		struct session s;
+		struct tether_handshake_result r;
+		tetherd_start(&t, tls_modes[i]);
+		session_open(&t, &s);
+		struct tether_tls_identity *other = identity(&t, "other"), *stranger = identity(&t, "stranger");
+		pair_client(&t, other, "another client");
+		struct tether_client_security as_other = t.sec, as_stranger = t.sec;
+		assert_int_equal(tether_tls_context_new(other, TETHER_TLS_CLIENT, NULL, &as_other.ctx), 0);
+		assert_int_equal(tether_tls_context_new(stranger, TETHER_TLS_CLIENT, NULL, &as_stranger.ctx), 0);
+		for (int who = 0; who < 2; who++) {
+			struct tether_conn *c = dial_as(&t, who ? &as_stranger : &as_other, s.hs.token);
+			assert_int_equal(tether_handshake_client_attach(c, "frames", s.hs.token, &r), -ECONNREFUSED);
+			assert_string_equal(r.error, not_ours);
+			tether_conn_close(c);
+		}
+		struct tether_conn *fc = attach_ok(&t, &s);
+		tether_conn_close(fc);
+		tether_client_security_release(&as_other);
+		tether_client_security_release(&as_stranger);
+		tether_tls_identity_free(other);
+		tether_tls_identity_free(stranger);
+		session_close(&s);
+		tetherd_stop(&t);
+	}
+}
+
 #define TEST(fn) cmocka_unit_test(fn)
 static const struct CMUnitTest tests[] = {
 	TEST(frames_attach_reaches_session),
@@ -593,6 +726,8 @@ static const struct CMUnitTest tests[] = {
 	TEST(frames_garbage_attach_hello_refused),
 	TEST(frames_once_refuses_second_session),
 	TEST(frames_old_client_gets_no_token),
+	TEST(frames_tls_route_without_token_refused),
+	TEST(frames_tls_other_client_refused),
 };
 
 TETHER_CMOCKA_MAIN(tests)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -339,6 +340,26 @@ static void transport_unix_stale_socket_replaced(void **state)
 	assert_int_equal(access(sun.sun_path, F_OK), -1); /* removed at close */
 }
 
+/* A Unix socket admits whoever may write its file (no TLS, no pairing):
+ * it is made 0660 whatever the umask. */
+static void transport_unix_socket_mode_0660(void **state)
+{
+	char addr[100];
+	struct tether_listener *l;
+	struct stat st;
+	static const mode_t umasks[] = {0, 022, 077};
+	for (size_t i = 0; i < sizeof(umasks) / sizeof(umasks[0]); i++) {
+		unix_path(addr, sizeof(addr), "mode");
+		mode_t old = umask(umasks[i]);
+		assert_int_equal(tether_listener_open(addr, &l), 0);
+		umask(old);
+		assert_int_equal(stat(addr + 5, &st), 0);
+		assert_true(S_ISSOCK(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0660);
+		tether_listener_close(l);
+	}
+}
+
 #define TEST(fn) cmocka_unit_test(fn)
 static const struct CMUnitTest tests[] = {
 	TEST(transport_tcp_connect_accept),
@@ -352,6 +373,7 @@ static const struct CMUnitTest tests[] = {
 	TEST(transport_connect_refused),
 	TEST(transport_bad_addresses_rejected),
 	TEST(transport_unix_stale_socket_replaced),
+	TEST(transport_unix_socket_mode_0660),
 };
 
 TETHER_CMOCKA_MAIN(tests)

@@ -127,7 +127,7 @@ def tether(args, xvfb, workdir, fail):
         return
     leaving = " ".join(a for a in args.app[1:] if a in LEAVING_CLIENTS)
     try:
-        env = xvfb.env(th.tether_env(args.icd_manifest, server.addr))
+        env = xvfb.env(th.tether_env(args.icd_manifest, server))
         run("tether", args.app, env, workdir, args.timeout, fail)
         if not server.alive():
             fail("tetherd died during the run:\n" + server.log_tail())

@@ -198,7 +198,7 @@ def tether_run(args, display_env, workdir, fail):
     server = th.Tetherd(args.tetherd, args.native_icd, workdir, args.transport, args.validation)
     server.start()
     try:
-        env = gate_env(th.tether_env(args.icd_manifest, server.addr), args.layer_dir, False,
+        env = gate_env(th.tether_env(args.icd_manifest, server), args.layer_dir, False,
                        workdir, "tether", args.gate_at, args.timeout)
         env["DISPLAY"] = display_env["DISPLAY"]
         image, _ = run_vkcube(args, "tether", env, display_env, workdir)
