@@ -14,8 +14,9 @@ void tether_srv_vkCreateInstance(struct tether_srv_session *s, struct tether_dec
 {
 	struct tether_args_vkCreateInstance a = {0};
 	tether_decode_cmd_vkCreateInstance(d, &a);
-	if (d->fatal || !tether_srv_objects_fresh(s, a.pInstance_ids, 1)) {
-		tether_decoder_fail(d, "bad vkCreateInstance");
+	const char *refused = d->fatal ? NULL : tether_srv_objects_refuse_new(s, a.pInstance_ids, 1);
+	if (d->fatal || refused) {
+		tether_decoder_fail(d, refused);
 		return;
 	}
 	/* The client's loader may ask for portability enumeration, which concerns
@@ -111,8 +112,9 @@ void tether_srv_vkEnumeratePhysicalDevices(struct tether_srv_session *s, struct 
 		return;
 	}
 	uint32_t cap = *a.pPhysicalDeviceCount;
-	if (a.pPhysicalDevices && !tether_srv_objects_fresh(s, a.pPhysicalDevices_ids, cap)) {
-		tether_decoder_fail(d, "physical device id already in use");
+	const char *refused = a.pPhysicalDevices ? tether_srv_objects_refuse_new(s, a.pPhysicalDevices_ids, cap) : NULL;
+	if (refused) {
+		tether_decoder_fail(d, refused);
 		return;
 	}
 	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.instance);
@@ -153,8 +155,9 @@ void tether_srv_vkCreateDevice(struct tether_srv_session *s, struct tether_decod
 {
 	struct tether_args_vkCreateDevice a = {0};
 	tether_decode_cmd_vkCreateDevice(d, &a);
-	if (d->fatal || !tether_srv_objects_fresh(s, a.pDevice_ids, 1)) {
-		tether_decoder_fail(d, "bad vkCreateDevice");
+	const char *refused = d->fatal ? NULL : tether_srv_objects_refuse_new(s, a.pDevice_ids, 1);
+	if (d->fatal || refused) {
+		tether_decoder_fail(d, refused);
 		return;
 	}
 	const struct tether_srv_dispatch *idt = tether_srv_dispatch_of(s, a.physicalDevice);

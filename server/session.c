@@ -49,14 +49,19 @@ static bool in_scope(struct tether_srv_session *s, const struct tether_srv_objec
 	       (!o->device || !s->scope.device || o->device == s->scope.device);
 }
 
-static bool handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
+/* Each refusal has its own reason: the log says which check a client failed. */
+static const char *handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
 {
 	struct tether_srv_session *s = ctx;
 	struct tether_srv_object *o = tether_srv_object_find(&s->objects, id);
-	if (!o || o->type != type || !in_scope(s, o))
-		return false;
+	if (!o)
+		return "handle unknown to this session";
+	if (o->type != type)
+		return "handle names an object of another type";
+	if (!in_scope(s, o))
+		return "handle of another instance or device";
 	*handle = o->handle;
-	return true;
+	return NULL;
 }
 
 const struct tether_srv_dispatch *tether_srv_global_dispatch(struct tether_srv_session *s)
@@ -126,10 +131,16 @@ static int run_batch(struct tether_srv_session *s, const uint8_t *data, size_t s
 	struct tether_decoder msg;
 	tether_decoder_init(&msg, data, size, &s->arena);
 	while (tether_dec_remaining(&msg) && !msg.fatal) {
+		if (tether_dec_remaining(&msg) < 8) {
+			TETHER_LOGE("session", "%s: rejected a command: command framing is truncated (%zu bytes left)",
+				    tether_conn_peer(s->conn), tether_dec_remaining(&msg));
+			return -EPROTO;
+		}
 		uint32_t id = tether_dec_u32(&msg);
 		uint32_t len = tether_dec_u32(&msg);
-		if (msg.fatal || len > tether_dec_remaining(&msg)) {
-			TETHER_LOGE("session", "%s: command framing is truncated", tether_conn_peer(s->conn));
+		if (len > tether_dec_remaining(&msg)) {
+			TETHER_LOGE("session", "%s: rejected %s: command framing is truncated (%u bytes declared, %zu left)",
+				    tether_conn_peer(s->conn), command_name(id), len, tether_dec_remaining(&msg));
 			return -EPROTO;
 		}
 		struct tether_decoder d;

@@ -56,9 +56,11 @@ def gen_exec(reg, cmd):
     outs = [p for p in cmd.params if param_role(reg, cmd, p) == 'out_handles']
     for p in outs:
         cnt = cg.len_expr(ctx, p) if p.len else '1'
-        lines += ['\tif (!tether_srv_objects_fresh(s, a->%s_ids, (uint64_t)(%s))) {' % (p.name, cnt),
-                  '\t\ttether_decoder_fail(d, "new object id already in use");',
-                  '\t\treturn;', '\t}']
+        lines += ['\t{',
+                  '\t\tconst char *refused_ = tether_srv_objects_refuse_new(s, a->%s_ids, (uint64_t)(%s));' % (p.name, cnt),
+                  '\t\tif (refused_) {',
+                  '\t\t\ttether_decoder_fail(d, refused_);',
+                  '\t\t\treturn;', '\t\t}', '\t}']
     lv = level(cmd)
     if lv == 'global':
         lines.append('\tconst struct tether_srv_dispatch *dt = tether_srv_global_dispatch(s);')
