@@ -6,6 +6,7 @@
  */
 #include "server/session.h"
 #include "server/frame_channel.h"
+#include "server/frame_pipeline.h"
 #include "server/link_test.h"
 #include "server/profile.h"
 #include "server/security.h"
@@ -188,6 +189,13 @@ static int run_batch(struct tether_srv_session *s, const uint8_t *data, size_t s
 
 static void session_free(struct tether_srv_session *s)
 {
+	/* Frames in flight are abandoned: nothing more reaches the client. */
+	tether_srv_frame_pipeline_stop(s->frame_pipeline);
+	s->frame_pipeline = NULL;
+	/* Everything the client left goes back to the driver (devices after
+	 * their objects, instances last), so that a session's end frees all it
+	 * held: the sanitizer builds check that nothing leaks. */
+	tether_srv_instances_end_all(s);
 	tether_srv_swapchains_release_all(s);
 	tether_srv_memory_release_all(s);
 	for (uint32_t i = 0; i < s->table_count; i++)
@@ -314,6 +322,10 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 		    s.commands ? (double)(s.busy_ns - s.wait_ns) / (double)s.commands : 0.0, s.wait_ns / 1e6,
 		    s.recv_ns / 1e6);
 	tether_srv_profile_finish(s.profile, tether_conn_peer(conn), 20);
+	/* The client learns at once that its session is over, and the watchdog
+	 * sees the hang-up: ending the devices below waits for them, and a wait
+	 * nobody will end must not keep the process. */
+	tether_conn_shutdown(conn);
 	tether_buffer_free(&msg);
 	session_free(&s);
 	tether_srv_frame_channel_stop(s.frames); /* after the frame pipeline, its user */

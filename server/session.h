@@ -96,6 +96,13 @@ bool tether_srv_execute(struct tether_srv_session *s, uint32_t id, struct tether
 bool tether_srv_execute_own(struct tether_srv_session *s, uint32_t id, struct tether_decoder *d,
 			    struct tether_encoder *r);
 
+/* Ending instances and devices with what their client left (exec_instance.c). */
+struct tether_srv_object;
+void tether_srv_device_end(struct tether_srv_session *s, struct tether_srv_object *device);
+void tether_srv_instance_end(struct tether_srv_session *s, struct tether_srv_object *instance);
+/* Session end: every instance the client left, with its devices and their objects. */
+void tether_srv_instances_end_all(struct tether_srv_session *s);
+
 /* Mapped memory mirrors (exec_memory.c). */
 /* Sends GPU writes to every memory the client maps, ahead of the reply. */
 void tether_srv_memory_push(struct tether_srv_session *s);

@@ -190,8 +190,8 @@ bool tetherd_alive(const struct tetherd *t)
 	return t->pid > 0 && waitpid(t->pid, NULL, WNOHANG) == 0;
 }
 
-/* How many processes have @parent as their parent. */
-static int children_of(pid_t parent)
+/* How many processes have @parent as their parent; the first in *@first. */
+static int children_of(pid_t parent, pid_t *first)
 {
 	DIR *d = opendir("/proc");
 	assert_non_null(d);
@@ -209,8 +209,9 @@ static int children_of(pid_t parent)
 			const char *p = strrchr(line, ')');
 			char state;
 			int ppid;
-			if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == (int)parent && state != 'Z')
-				n++;
+			if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == (int)parent && state != 'Z' &&
+			    n++ == 0 && first)
+				*first = (pid_t)atoi(e->d_name);
 		}
 		fclose(f);
 	}
@@ -218,15 +219,22 @@ static int children_of(pid_t parent)
 	return n;
 }
 
+pid_t tetherd_session_pid(const struct tetherd *t)
+{
+	pid_t pid = 0;
+	assert_int_equal(children_of(t->pid, &pid), 1);
+	return pid;
+}
+
 void tetherd_stop(struct tetherd *t)
 {
 	bool alive = tetherd_alive(t);
 	/* Session processes end when their connections close; each checks for
 	 * leaks on its way out, into the log. */
-	for (uint64_t end = now_ms() + TETHERD_WAIT_MS; alive && children_of(t->pid) > 0; sleep_ms(20)) {
+	for (uint64_t end = now_ms() + TETHERD_WAIT_MS; alive && children_of(t->pid, NULL) > 0; sleep_ms(20)) {
 		if (now_ms() >= end) {
 			print_log(t);
-			fail_msg("tetherd still has %d session processes after their clients left", children_of(t->pid));
+			fail_msg("tetherd still has %d session processes after their clients left", children_of(t->pid, NULL));
 		}
 	}
 	if (getenv("HOSTILE_SHOW_LOG"))

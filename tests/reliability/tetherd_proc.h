@@ -50,6 +50,9 @@ void tetherd_expect_log(const struct tetherd *t, const char *who, const char *te
 /** tetherd_log_has() - whether a line holding @who (or any, if NULL) and @text is there now. */
 bool tetherd_log_has(const struct tetherd *t, const char *who, const char *text);
 
+/** tetherd_session_pid() - the process of tetherd's only session (fails if not one). */
+pid_t tetherd_session_pid(const struct tetherd *t);
+
 /**
  * tetherd_stop() - end tetherd once its sessions have ended
  *
