@@ -26,6 +26,7 @@
 #include "protocol/limits.h"
 #include "protocol/message.h"
 #include "raw_session.h"
+#include "tests/tetherd_leak_env.h" /* TETHER_TEST_ASAN */
 #include "tether_wire.h"
 #include "tetherd_proc.h"
 
@@ -35,15 +36,6 @@
 #define OTHER_SCOPE "handle of another instance or device"
 #define ID_IN_USE "new object id already in use"
 #define COUNT_TOO_BIG "element count larger than the message"
-
-/* AddressSanitizer builds (gcc says __SANITIZE_ADDRESS__, clang __has_feature). */
-#if defined(__SANITIZE_ADDRESS__)
-#define TETHER_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TETHER_TEST_ASAN 1
-#endif
-#endif
 
 /* Ids of a second session, apart from the first one's. */
 #define OTHER_IDS 100000

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/tetherd_leak_env.h"
 #include "transport/platform/platform.h"
 
 /* What a sanitizer prints when it finds something (AddressSanitizer,
@@ -136,12 +137,7 @@ static void exec_tetherd(const struct tetherd *t, const char *const *args)
 	dup2(fd, 1);
 	dup2(fd, 2);
 	setenv("TETHER_LOG", "info", 1);
-	const char *asan = getenv("TETHER_TEST_TETHERD_ASAN_OPTIONS");
-	const char *lsan = getenv("TETHER_TEST_TETHERD_LSAN_OPTIONS");
-	if (asan)
-		setenv("ASAN_OPTIONS", asan, 1);
-	if (lsan)
-		setenv("LSAN_OPTIONS", lsan, 1);
+	tether_test_tetherd_leak_env();
 	execv(exe, (char *const *)argv);
 	_exit(127);
 }

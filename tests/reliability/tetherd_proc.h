@@ -28,10 +28,8 @@ struct tetherd {
  * @args: extra command-line arguments, NULL-terminated (may be NULL)
  *
  * The Vulkan driver is the environment's (VK_DRIVER_FILES, set by CTest).
- * In sanitizer builds $TETHER_TEST_TETHERD_ASAN_OPTIONS and
- * $TETHER_TEST_TETHERD_LSAN_OPTIONS become tetherd's ASAN_OPTIONS and
- * LSAN_OPTIONS: leak checking is on for tetherd and its sessions even where
- * the test itself runs with it off.
+ * Leak checking is on for tetherd and its sessions in sanitizer builds
+ * (tests/tetherd_leak_env.h), even where the test itself runs with it off.
  */
 void tetherd_start(struct tetherd *t, const char *const *args);
 
