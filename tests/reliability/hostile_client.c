@@ -399,6 +399,45 @@ static void hostile_null_array_for_new_objects(void **state)
 	tetherd_stop(&t);
 }
 
+/* Arrays and pointers the driver reads, sent as NULL: vk.xml marks them
+ * noautovalidity (for their elements, a union, a stride), which the
+ * decoders took to mean optional, so lavapipe was handed NULL and the
+ * session process died with no word of why (found by fuzz_session). */
+static void hostile_null_array_to_driver(void **state)
+{
+	struct tetherd t;
+	struct raw_session s;
+	tetherd_start(&t, NULL);
+
+	victim(&t, &s);
+	tether_encode_cmd_vkFreeCommandBuffers(&s.batch, RAW_HANDLE(VkDevice, s.o.device),
+					       RAW_HANDLE(VkCommandPool, s.o.pool), 2, NULL);
+	raw_session_send(&s);
+	expect_ended(&t, &s, "rejected vkFreeCommandBuffers: NULL array with a nonzero count");
+
+	victim(&t, &s); /* the clear color of an image clear */
+	VkImageCreateInfo info = {
+		.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO, .imageType = VK_IMAGE_TYPE_2D,
+		.format = VK_FORMAT_R8G8B8A8_UNORM, .extent = {16, 16, 1}, .mipLevels = 1, .arrayLayers = 1,
+		.samples = VK_SAMPLE_COUNT_1_BIT, .usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+	};
+	VkImage image = RAW_HANDLE(VkImage, raw_session_new_id(&s));
+	tether_encode_cmd_vkCreateImage(&s.batch, RAW_HANDLE(VkDevice, s.o.device), &info, NULL, &image);
+	VkImageSubresourceRange range = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+	tether_encode_cmd_vkCmdClearColorImage(&s.batch, RAW_HANDLE(VkCommandBuffer, s.o.cmd), image,
+					       VK_IMAGE_LAYOUT_GENERAL, NULL, 1, &range);
+	raw_session_send(&s);
+	expect_ended(&t, &s, "rejected vkCmdClearColorImage: required pointer is NULL");
+
+	victim(&t, &s); /* a VK_NULL_HANDLE element is still fine: it is ignored */
+	VkCommandBuffer cmds[2] = {RAW_HANDLE(VkCommandBuffer, s.o.cmd), VK_NULL_HANDLE};
+	tether_encode_cmd_vkFreeCommandBuffers(&s.batch, RAW_HANDLE(VkDevice, s.o.device),
+					       RAW_HANDLE(VkCommandPool, s.o.pool), 2, cmds);
+	raw_session_check(&s);
+	raw_session_close(&s);
+	tetherd_stop(&t);
+}
+
 static void hostile_absurd_counts(void **state)
 {
 	struct tetherd t;
@@ -620,6 +659,7 @@ static const struct CMUnitTest tests[] = {
 	TEST(hostile_other_devices_handle),
 	TEST(hostile_reuse_live_id),
 	TEST(hostile_null_array_for_new_objects),
+	TEST(hostile_null_array_to_driver),
 	TEST(hostile_absurd_counts),
 	TEST(hostile_over_object_limit),
 	TEST(hostile_over_memory_limit),
