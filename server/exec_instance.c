@@ -64,7 +64,7 @@ void tether_srv_vkCreateInstance(struct tether_srv_session *s, struct tether_dec
 		if (!t) {
 			a.result = VK_ERROR_OUT_OF_HOST_MEMORY;
 		} else {
-			tether_srv_dispatch_load_instance(&t->dt, vkGetInstanceProcAddr, *a.pInstance);
+			tether_srv_dispatch_load_instance(&t->dt, s->opts->get_instance_proc_addr, *a.pInstance);
 			tether_srv_object_add(s, VK_OBJECT_TYPE_INSTANCE, a.pInstance_ids[0],
 					      (uint64_t)(uintptr_t)*a.pInstance, 0);
 		}
@@ -247,7 +247,7 @@ void tether_srv_vkCreateDevice(struct tether_srv_session *s, struct tether_decod
 			/* Instance-level entries stay; device-level ones come from the device. */
 			t->dt = *idt;
 			t->physical = a.physicalDevice;
-			tether_srv_dispatch_load_device(&t->dt, vkGetDeviceProcAddr, *a.pDevice);
+			tether_srv_dispatch_load_device(&t->dt, s->opts->get_device_proc_addr, *a.pDevice);
 			tether_srv_object_add(s, VK_OBJECT_TYPE_DEVICE, a.pDevice_ids[0],
 					      (uint64_t)(uintptr_t)*a.pDevice, 0);
 		}

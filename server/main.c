@@ -248,6 +248,8 @@ int main(int argc, char **argv)
 	static char host[256], state_dir[TETHER_PATH_MAX];
 	struct tether_srv_options opts = {
 		.device_index = -1,
+		.get_instance_proc_addr = vkGetInstanceProcAddr,
+		.get_device_proc_addr = vkGetDeviceProcAddr,
 		.limits = {.objects = TETHER_SRV_DEFAULT_MAX_OBJECTS, .message_bytes = TETHER_SRV_DEFAULT_MAX_MESSAGE},
 	};
 	struct tether_srv_security sec = {.pairing = true};

@@ -286,7 +286,7 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	tether_encoder_init(&s.push);
 	s.reply.handles = &s.handle_ops;
 	s.reply.handle_ctx = &s;
-	tether_srv_dispatch_load_global(&s.global, vkGetInstanceProcAddr);
+	tether_srv_dispatch_load_global(&s.global, opts->get_instance_proc_addr);
 	s.profile = tether_srv_profile_create();
 
 	struct tether_buffer msg = {0};

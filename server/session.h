@@ -33,6 +33,10 @@ struct tether_srv_options {
 	/* This connection's token and how its frame channel reaches it
 	 * (server/frame_channel.h); NULL: no frame channel. */
 	struct tether_srv_frame_link *frames;
+	/* The driver's entry points: the Vulkan loader's for tetherd, a null
+	 * driver's for the session fuzz target. */
+	PFN_vkGetInstanceProcAddr get_instance_proc_addr;
+	PFN_vkGetDeviceProcAddr get_device_proc_addr;
 };
 
 /* Dispatch tables are found by the loader's dispatch key: the first word of
