@@ -126,8 +126,12 @@ static void bound_address(const struct tetherd *t, char *addr, size_t len)
 static void exec_tetherd(const struct tetherd *t, const char *const *args)
 {
 	const char *exe = getenv("TETHERD");
-	const char *argv[32] = {exe, "--listen", "127.0.0.1:0"};
-	int n = 3;
+	char state[200];
+	snprintf(state, sizeof(state), "%s/state", t->dir);
+	/* Plaintext TCP: the hostile client speaks the session protocol itself,
+	 * with no pairing or TLS under it (those have their own tests). */
+	const char *argv[32] = {exe, "--listen", "127.0.0.1:0", "--insecure", "--no-advertise", "--state-dir", state};
+	int n = 7;
 	for (; args && *args && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
@@ -166,8 +170,9 @@ void tetherd_start(struct tetherd *t, const char *const *args)
 
 static void remove_files(const struct tetherd *t)
 {
-	unlink(t->log);
-	rmdir(t->dir);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 int tetherd_teardown(void **state)
