@@ -120,6 +120,11 @@ void tether_srv_device_end(struct tether_srv_session *s, struct tether_srv_objec
 	VkDevice handle = (VkDevice)(uintptr_t)device->handle;
 	uint64_t id = device->id;
 	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, handle);
+	if (!dt) { /* never: a device's object is added with its table */
+		tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_DEVICE, id);
+		tether_srv_object_remove(s, VK_OBJECT_TYPE_DEVICE, id);
+		return;
+	}
 	/* Nothing may be in use by the GPU when it is destroyed; a wait nobody
 	 * will end is bounded by the session watchdog. */
 	if (dt->DeviceWaitIdle)
@@ -149,7 +154,9 @@ void tether_srv_instance_end(struct tether_srv_session *s, struct tether_srv_obj
 		if (live(s, o) && o->type == VK_OBJECT_TYPE_DEVICE && o->instance == id)
 			tether_srv_device_end(s, o);
 	}
-	tether_srv_dispatch_of(s, handle)->DestroyInstance(handle, NULL);
+	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, handle);
+	if (dt && dt->DestroyInstance)
+		dt->DestroyInstance(handle, NULL);
 	tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_INSTANCE, id);
 	tether_srv_object_remove(s, VK_OBJECT_TYPE_INSTANCE, id);
 }

@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 	r = tether_listener_open(listen_addr, &l);
 	if (r < 0) {
 		fprintf(stderr, "tetherd: cannot listen on %s: %s\n", listen_addr, strerror(-r));
+		tether_tls_context_free(sec.tls);
 		return 1;
 	}
 	char bound[300];
@@ -343,5 +344,7 @@ int main(int argc, char **argv)
 	}
 	r = once ? serve_once(l, &opts) : serve(l, &opts);
 	tether_srv_advertise_stop(advertiser);
+	/* tetherd --once ends here, under LeakSanitizer's check in sanitizer builds. */
+	tether_tls_context_free(sec.tls);
 	return r;
 }
