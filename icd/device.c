@@ -161,7 +161,7 @@ static uint64_t handle_to_wire(void *ctx, VkObjectType type, uint64_t handle)
 	}
 }
 
-static bool handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
+static const char *handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
 {
 	switch (type) {
 	case VK_OBJECT_TYPE_INSTANCE:
@@ -169,10 +169,11 @@ static bool handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t
 	case VK_OBJECT_TYPE_DEVICE:
 	case VK_OBJECT_TYPE_QUEUE:
 	case VK_OBJECT_TYPE_COMMAND_BUFFER:
-		return false; /* never returned by the server: replies name no such objects */
+		/* never returned by the server: replies name no such objects */
+		return "reply names a dispatchable object";
 	default:
 		*handle = id;
-		return true;
+		return NULL;
 	}
 }
 

@@ -124,6 +124,9 @@ int tether_msg_recv_max(struct tether_conn *c, struct tether_msg_header *h, stru
 		if (err)
 			return err;
 		err = tether_conn_recv(c, buf->data + done, want);
+		if (err == -ECONNRESET) /* a peer that leaves mid-message is not leaving cleanly: say so */
+			TETHER_LOGW("protocol", "%s: connection closed inside a message of %llu payload bytes",
+				    tether_conn_peer(c), (unsigned long long)size);
 		if (err)
 			return err;
 		done += want;

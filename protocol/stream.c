@@ -126,8 +126,9 @@ uint64_t tether_dec_handle(struct tether_decoder *d, VkObjectType type, bool opt
 	if (!d->handles)
 		return id;
 	uint64_t h = 0;
-	if (!d->handles->from_wire(d->handle_ctx, type, id, &h)) {
-		tether_decoder_fail(d, "handle unknown to this session, of another type, or of another instance or device");
+	const char *refused = d->handles->from_wire(d->handle_ctx, type, id, &h);
+	if (refused) {
+		tether_decoder_fail(d, refused);
 		return 0;
 	}
 	return h;

@@ -24,11 +24,13 @@ _Static_assert(sizeof(VkBool32) == 4 && sizeof(VkFlags) == 4, "unexpected Vulkan
 /*
  * How handles cross the wire. The client turns its handles into the ids it
  * allocated; the server turns ids into real handles, checking the object type.
- * A NULL ops table means identity (used by tests).
+ * from_wire returns NULL with *handle set, or why the id is refused (static
+ * text: the decoder's error, which tetherd logs). A NULL ops table means
+ * identity (used by tests).
  */
 struct tether_handle_ops {
 	uint64_t (*to_wire)(void *ctx, VkObjectType type, uint64_t handle);
-	bool (*from_wire)(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle);
+	const char *(*from_wire)(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle);
 };
 
 struct tether_encoder {

@@ -14,8 +14,9 @@ void tether_srv_vkCreateInstance(struct tether_srv_session *s, struct tether_dec
 {
 	struct tether_args_vkCreateInstance a = {0};
 	tether_decode_cmd_vkCreateInstance(d, &a);
-	if (d->fatal || !tether_srv_objects_fresh(s, a.pInstance_ids, 1)) {
-		tether_decoder_fail(d, "bad vkCreateInstance");
+	const char *refused = d->fatal ? NULL : tether_srv_objects_refuse_new(s, a.pInstance_ids, 1);
+	if (d->fatal || refused) {
+		tether_decoder_fail(d, refused);
 		return;
 	}
 	/* The client's loader may ask for portability enumeration, which concerns
@@ -63,7 +64,7 @@ void tether_srv_vkCreateInstance(struct tether_srv_session *s, struct tether_dec
 		if (!t) {
 			a.result = VK_ERROR_OUT_OF_HOST_MEMORY;
 		} else {
-			tether_srv_dispatch_load_instance(&t->dt, vkGetInstanceProcAddr, *a.pInstance);
+			tether_srv_dispatch_load_instance(&t->dt, s->opts->get_instance_proc_addr, *a.pInstance);
 			tether_srv_object_add(s, VK_OBJECT_TYPE_INSTANCE, a.pInstance_ids[0],
 					      (uint64_t)(uintptr_t)*a.pInstance, 0);
 		}
@@ -72,27 +73,111 @@ void tether_srv_vkCreateInstance(struct tether_srv_session *s, struct tether_dec
 	tether_srv_reply_ready(s);
 }
 
+/* Live objects of the table, for loops that may remove the one they are at
+ * (removing marks a slot; nothing moves). */
+static bool live(struct tether_srv_session *s, const struct tether_srv_object *o)
+{
+	return o->id && tether_srv_object_find(&s->objects, o->id) == o;
+}
+
+/* Destroys the objects of @device (id @device_id) that the client left:
+ * pools first (their command buffers and descriptor sets go with them),
+ * memory last (resources bound to it are gone by then). Return: how many. */
+static uint64_t destroy_leftovers(struct tether_srv_session *s, const struct tether_srv_dispatch *dt, VkDevice device,
+				  uint64_t device_id)
+{
+	struct tether_srv_objects *t = &s->objects;
+	uint64_t n = 0;
+	for (int pass = 0; pass < 3; pass++) {
+		for (uint64_t i = 0; i < t->capacity; i++) {
+			struct tether_srv_object *o = &t->slots[i];
+			if (!live(s, o) || o->device != device_id || o->id == device_id)
+				continue;
+			bool pool = o->type == VK_OBJECT_TYPE_COMMAND_POOL || o->type == VK_OBJECT_TYPE_DESCRIPTOR_POOL;
+			int want = pool ? 0 : o->type == VK_OBJECT_TYPE_DEVICE_MEMORY ? 2 : 1;
+			if (pass != want || !tether_srv_destroy_device_object(dt, device, o->type, o->handle))
+				continue;
+			tether_srv_object_remove(s, o->type, o->id);
+			n++;
+		}
+	}
+	return n;
+}
+
+/**
+ * tether_srv_device_end() - destroy a device and whatever its client left on it
+ * @device: its object in the session's table
+ *
+ * A client that destroys a device (or its instance, or leaves) with objects
+ * still alive breaks "all child objects must be destroyed before the device"
+ * (vkDestroyDevice), and the driver does not free them for it (lavapipe keeps
+ * every one, device memory included): tetherd waits for the device and
+ * destroys them first, so that neither the session's memory limit nor its
+ * process's memory can be escaped that way.
+ */
+void tether_srv_device_end(struct tether_srv_session *s, struct tether_srv_object *device)
+{
+	VkDevice handle = (VkDevice)(uintptr_t)device->handle;
+	uint64_t id = device->id;
+	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, handle);
+	if (!dt) { /* never: a device's object is added with its table */
+		tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_DEVICE, id);
+		tether_srv_object_remove(s, VK_OBJECT_TYPE_DEVICE, id);
+		return;
+	}
+	/* Nothing may be in use by the GPU when it is destroyed; a wait nobody
+	 * will end is bounded by the session watchdog. */
+	if (dt->DeviceWaitIdle)
+		dt->DeviceWaitIdle(handle);
+	tether_srv_swapchains_release_device(s, handle);
+	tether_srv_memory_release_device(s, handle);
+	uint64_t left = destroy_leftovers(s, dt, handle, id);
+	if (left)
+		TETHER_LOGI("session", "%s: destroyed %llu objects the client left on device %llu",
+			    tether_conn_peer(s->conn), (unsigned long long)left, (unsigned long long)id);
+	dt->DestroyDevice(handle, NULL);
+	tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_DEVICE, id);
+	tether_srv_object_remove(s, VK_OBJECT_TYPE_DEVICE, id);
+}
+
+/**
+ * tether_srv_instance_end() - destroy an instance, its devices first
+ * (vkDestroyInstance: "all child objects must have been destroyed")
+ */
+void tether_srv_instance_end(struct tether_srv_session *s, struct tether_srv_object *instance)
+{
+	struct tether_srv_objects *t = &s->objects;
+	VkInstance handle = (VkInstance)(uintptr_t)instance->handle;
+	uint64_t id = instance->id;
+	for (uint64_t i = 0; i < t->capacity; i++) {
+		struct tether_srv_object *o = &t->slots[i];
+		if (live(s, o) && o->type == VK_OBJECT_TYPE_DEVICE && o->instance == id)
+			tether_srv_device_end(s, o);
+	}
+	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, handle);
+	if (dt && dt->DestroyInstance)
+		dt->DestroyInstance(handle, NULL);
+	tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_INSTANCE, id);
+	tether_srv_object_remove(s, VK_OBJECT_TYPE_INSTANCE, id);
+}
+
+void tether_srv_instances_end_all(struct tether_srv_session *s)
+{
+	struct tether_srv_objects *t = &s->objects;
+	for (uint64_t i = 0; i < t->capacity; i++) {
+		struct tether_srv_object *o = &t->slots[i];
+		if (live(s, o) && o->type == VK_OBJECT_TYPE_INSTANCE)
+			tether_srv_instance_end(s, o);
+	}
+}
+
 void tether_srv_vkDestroyInstance(struct tether_srv_session *s, struct tether_decoder *d, struct tether_encoder *r)
 {
 	struct tether_args_vkDestroyInstance a = {0};
 	tether_decode_cmd_vkDestroyInstance(d, &a);
 	if (d->fatal || !a.instance)
 		return;
-	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.instance);
-	/* Devices the application left are the driver's to free with the
-	 * instance; their mirrors and frame pipelines are ours. */
-	struct tether_srv_objects *t = &s->objects;
-	for (uint64_t i = 0; i < t->capacity; i++) {
-		struct tether_srv_object *o = &t->slots[i];
-		if (o->type == VK_OBJECT_TYPE_DEVICE && o->instance == a.instance_id &&
-		    tether_srv_object_find(t, o->id) == o) {
-			tether_srv_swapchains_release_device(s, (VkDevice)(uintptr_t)o->handle);
-			tether_srv_memory_release_device(s, (VkDevice)(uintptr_t)o->handle);
-		}
-	}
-	dt->DestroyInstance(a.instance, NULL);
-	tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_INSTANCE, a.instance_id);
-	tether_srv_object_remove(s, VK_OBJECT_TYPE_INSTANCE, a.instance_id);
+	tether_srv_instance_end(s, tether_srv_object_find(&s->objects, a.instance_id));
 }
 
 /*
@@ -111,8 +196,9 @@ void tether_srv_vkEnumeratePhysicalDevices(struct tether_srv_session *s, struct 
 		return;
 	}
 	uint32_t cap = *a.pPhysicalDeviceCount;
-	if (a.pPhysicalDevices && !tether_srv_objects_fresh(s, a.pPhysicalDevices_ids, cap)) {
-		tether_decoder_fail(d, "physical device id already in use");
+	const char *refused = a.pPhysicalDevices ? tether_srv_objects_refuse_new(s, a.pPhysicalDevices_ids, cap) : NULL;
+	if (refused) {
+		tether_decoder_fail(d, refused);
 		return;
 	}
 	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.instance);
@@ -153,8 +239,9 @@ void tether_srv_vkCreateDevice(struct tether_srv_session *s, struct tether_decod
 {
 	struct tether_args_vkCreateDevice a = {0};
 	tether_decode_cmd_vkCreateDevice(d, &a);
-	if (d->fatal || !tether_srv_objects_fresh(s, a.pDevice_ids, 1)) {
-		tether_decoder_fail(d, "bad vkCreateDevice");
+	const char *refused = d->fatal ? NULL : tether_srv_objects_refuse_new(s, a.pDevice_ids, 1);
+	if (d->fatal || refused) {
+		tether_decoder_fail(d, refused);
 		return;
 	}
 	const struct tether_srv_dispatch *idt = tether_srv_dispatch_of(s, a.physicalDevice);
@@ -167,7 +254,7 @@ void tether_srv_vkCreateDevice(struct tether_srv_session *s, struct tether_decod
 			/* Instance-level entries stay; device-level ones come from the device. */
 			t->dt = *idt;
 			t->physical = a.physicalDevice;
-			tether_srv_dispatch_load_device(&t->dt, vkGetDeviceProcAddr, *a.pDevice);
+			tether_srv_dispatch_load_device(&t->dt, s->opts->get_device_proc_addr, *a.pDevice);
 			tether_srv_object_add(s, VK_OBJECT_TYPE_DEVICE, a.pDevice_ids[0],
 					      (uint64_t)(uintptr_t)*a.pDevice, 0);
 		}
@@ -182,10 +269,5 @@ void tether_srv_vkDestroyDevice(struct tether_srv_session *s, struct tether_deco
 	tether_decode_cmd_vkDestroyDevice(d, &a);
 	if (d->fatal || !a.device)
 		return;
-	const struct tether_srv_dispatch *dt = tether_srv_dispatch_of(s, a.device);
-	tether_srv_swapchains_release_device(s, a.device);
-	tether_srv_memory_release_device(s, a.device);
-	dt->DestroyDevice(a.device, NULL);
-	tether_srv_objects_remove_owned(s, VK_OBJECT_TYPE_DEVICE, a.device_id);
-	tether_srv_object_remove(s, VK_OBJECT_TYPE_DEVICE, a.device_id);
+	tether_srv_device_end(s, tether_srv_object_find(&s->objects, a.device_id));
 }

@@ -52,8 +52,9 @@ void tether_srv_vkAllocateMemory(struct tether_srv_session *s, struct tether_dec
 {
 	struct tether_args_vkAllocateMemory a = {0};
 	tether_decode_cmd_vkAllocateMemory(d, &a);
-	if (d->fatal || !tether_srv_objects_fresh(s, a.pMemory_ids, 1)) {
-		tether_decoder_fail(d, "bad vkAllocateMemory");
+	const char *refused = d->fatal ? NULL : tether_srv_objects_refuse_new(s, a.pMemory_ids, 1);
+	if (d->fatal || refused) {
+		tether_decoder_fail(d, refused);
 		return;
 	}
 	struct tether_srv_table *t = tether_srv_table_of(s, a.device);

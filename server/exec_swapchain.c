@@ -151,9 +151,8 @@ static void swapchain_free(struct tether_srv_session *s, struct tether_srv_swapc
 	free(sc);
 }
 
-/* Session end: the GPU may still be waiting to copy (a semaphore the client
- * never signalled), so nothing is destroyed under it; the driver's objects
- * go with the session process, like the client's other leftovers. */
+/* Session end, after every device has ended (and freed its swapchains):
+ * only a swapchain whose device was never found is left to forget. */
 static void swapchain_forget(struct tether_srv_swapchain *sc)
 {
 	free(sc);

@@ -170,41 +170,51 @@ static int id_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* No id repeated within @ids: sorted, so that a hostile count of millions
- * costs n log n, not n squared. */
-static bool distinct(const uint64_t *ids, uint64_t count)
+/* Why @ids repeat an id, or NULL: sorted, so that a hostile count of
+ * millions costs n log n, not n squared. */
+static const char *repeated(const uint64_t *ids, uint64_t count)
 {
+	static const char why[] = "new object id repeated in one call";
 	if (count < 2)
-		return true;
+		return NULL;
 	if (count <= 16) {
 		for (uint64_t i = 1; i < count; i++)
 			for (uint64_t j = 0; j < i; j++)
 				if (ids[j] == ids[i])
-					return false;
-		return true;
+					return why;
+		return NULL;
 	}
 	uint64_t *sorted = malloc(count * sizeof(*sorted));
 	if (!sorted)
-		return false;
+		return "out of memory checking new object ids";
 	memcpy(sorted, ids, count * sizeof(*sorted));
 	qsort(sorted, count, sizeof(*sorted), id_cmp);
-	bool ok = true;
-	for (uint64_t i = 1; i < count && ok; i++)
-		ok = sorted[i] != sorted[i - 1];
+	const char *r = NULL;
+	for (uint64_t i = 1; i < count && !r; i++)
+		if (sorted[i] == sorted[i - 1])
+			r = why;
 	free(sorted);
-	return ok;
+	return r;
+}
+
+const char *tether_srv_objects_refuse_new(struct tether_srv_session *s, const uint64_t *ids, uint64_t count)
+{
+	if (count && !ids)
+		return "NULL array for the new objects";
+	if (!tether_srv_objects_allowed(s, count))
+		return "over the session's limit of live objects (--max-objects)";
+	for (uint64_t i = 0; i < count; i++) {
+		if (ids[i] == 0 || ids[i] == REMOVED)
+			return "new object id is 0 or reserved";
+		if (tether_srv_object_find(&s->objects, ids[i]))
+			return "new object id already in use";
+	}
+	return repeated(ids, count);
 }
 
 bool tether_srv_objects_fresh(struct tether_srv_session *s, const uint64_t *ids, uint64_t count)
 {
-	if (count && !ids)
-		return false;
-	if (!tether_srv_objects_allowed(s, count))
-		return false;
-	for (uint64_t i = 0; i < count; i++)
-		if (ids[i] == 0 || ids[i] == REMOVED || tether_srv_object_find(&s->objects, ids[i]))
-			return false;
-	return distinct(ids, count);
+	return !tether_srv_objects_refuse_new(s, ids, count);
 }
 
 struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, VkObjectType type, uint64_t id,

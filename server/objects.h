@@ -48,6 +48,15 @@ void tether_srv_objects_init(struct tether_srv_objects *t);
 void tether_srv_objects_free(struct tether_srv_objects *t);
 struct tether_srv_object *tether_srv_object_find(struct tether_srv_objects *t, uint64_t id);
 
+/**
+ * tether_srv_objects_refuse_new() - check the ids a command gives its new objects
+ * @ids: @count ids chosen by the client
+ *
+ * Return: NULL when every id is nonzero, unused and unique and the session
+ * may have @count more objects; else why not (static text for the log).
+ */
+const char *tether_srv_objects_refuse_new(struct tether_srv_session *s, const uint64_t *ids, uint64_t count);
+/* tether_srv_objects_refuse_new() said nothing against @ids. */
 bool tether_srv_objects_fresh(struct tether_srv_session *s, const uint64_t *ids, uint64_t count);
 struct tether_srv_object *tether_srv_object_add(struct tether_srv_session *s, VkObjectType type, uint64_t id,
 						uint64_t handle, uint64_t parent);

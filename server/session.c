@@ -6,6 +6,7 @@
  */
 #include "server/session.h"
 #include "server/frame_channel.h"
+#include "server/frame_pipeline.h"
 #include "server/link_test.h"
 #include "server/profile.h"
 #include "server/security.h"
@@ -49,14 +50,19 @@ static bool in_scope(struct tether_srv_session *s, const struct tether_srv_objec
 	       (!o->device || !s->scope.device || o->device == s->scope.device);
 }
 
-static bool handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
+/* Each refusal has its own reason: the log says which check a client failed. */
+static const char *handle_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
 {
 	struct tether_srv_session *s = ctx;
 	struct tether_srv_object *o = tether_srv_object_find(&s->objects, id);
-	if (!o || o->type != type || !in_scope(s, o))
-		return false;
+	if (!o)
+		return "handle unknown to this session";
+	if (o->type != type)
+		return "handle names an object of another type";
+	if (!in_scope(s, o))
+		return "handle of another instance or device";
 	*handle = o->handle;
-	return true;
+	return NULL;
 }
 
 const struct tether_srv_dispatch *tether_srv_global_dispatch(struct tether_srv_session *s)
@@ -126,10 +132,16 @@ static int run_batch(struct tether_srv_session *s, const uint8_t *data, size_t s
 	struct tether_decoder msg;
 	tether_decoder_init(&msg, data, size, &s->arena);
 	while (tether_dec_remaining(&msg) && !msg.fatal) {
+		if (tether_dec_remaining(&msg) < 8) {
+			TETHER_LOGE("session", "%s: rejected a command: command framing is truncated (%zu bytes left)",
+				    tether_conn_peer(s->conn), tether_dec_remaining(&msg));
+			return -EPROTO;
+		}
 		uint32_t id = tether_dec_u32(&msg);
 		uint32_t len = tether_dec_u32(&msg);
-		if (msg.fatal || len > tether_dec_remaining(&msg)) {
-			TETHER_LOGE("session", "%s: command framing is truncated", tether_conn_peer(s->conn));
+		if (len > tether_dec_remaining(&msg)) {
+			TETHER_LOGE("session", "%s: rejected %s: command framing is truncated (%u bytes declared, %zu left)",
+				    tether_conn_peer(s->conn), command_name(id), len, tether_dec_remaining(&msg));
 			return -EPROTO;
 		}
 		struct tether_decoder d;
@@ -177,6 +189,13 @@ static int run_batch(struct tether_srv_session *s, const uint8_t *data, size_t s
 
 static void session_free(struct tether_srv_session *s)
 {
+	/* Frames in flight are abandoned: nothing more reaches the client. */
+	tether_srv_frame_pipeline_stop(s->frame_pipeline);
+	s->frame_pipeline = NULL;
+	/* Everything the client left goes back to the driver (devices after
+	 * their objects, instances last), so that a session's end frees all it
+	 * held: the sanitizer builds check that nothing leaks. */
+	tether_srv_instances_end_all(s);
 	tether_srv_swapchains_release_all(s);
 	tether_srv_memory_release_all(s);
 	for (uint32_t i = 0; i < s->table_count; i++)
@@ -267,7 +286,7 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 	tether_encoder_init(&s.push);
 	s.reply.handles = &s.handle_ops;
 	s.reply.handle_ctx = &s;
-	tether_srv_dispatch_load_global(&s.global, vkGetInstanceProcAddr);
+	tether_srv_dispatch_load_global(&s.global, opts->get_instance_proc_addr);
 	s.profile = tether_srv_profile_create();
 
 	struct tether_buffer msg = {0};
@@ -303,6 +322,10 @@ int tether_srv_session_run(struct tether_conn *conn, const struct tether_srv_opt
 		    s.commands ? (double)(s.busy_ns - s.wait_ns) / (double)s.commands : 0.0, s.wait_ns / 1e6,
 		    s.recv_ns / 1e6);
 	tether_srv_profile_finish(s.profile, tether_conn_peer(conn), 20);
+	/* The client learns at once that its session is over, and the watchdog
+	 * sees the hang-up: ending the devices below waits for them, and a wait
+	 * nobody will end must not keep the process. */
+	tether_conn_shutdown(conn);
 	tether_buffer_free(&msg);
 	session_free(&s);
 	tether_srv_frame_channel_stop(s.frames); /* after the frame pipeline, its user */

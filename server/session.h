@@ -33,6 +33,10 @@ struct tether_srv_options {
 	/* This connection's token and how its frame channel reaches it
 	 * (server/frame_channel.h); NULL: no frame channel. */
 	struct tether_srv_frame_link *frames;
+	/* The driver's entry points: the Vulkan loader's for tetherd, a null
+	 * driver's for the session fuzz target. */
+	PFN_vkGetInstanceProcAddr get_instance_proc_addr;
+	PFN_vkGetDeviceProcAddr get_device_proc_addr;
 };
 
 /* Dispatch tables are found by the loader's dispatch key: the first word of
@@ -95,6 +99,13 @@ bool tether_srv_execute(struct tether_srv_session *s, uint32_t id, struct tether
 			struct tether_encoder *r);
 bool tether_srv_execute_own(struct tether_srv_session *s, uint32_t id, struct tether_decoder *d,
 			    struct tether_encoder *r);
+
+/* Ending instances and devices with what their client left (exec_instance.c). */
+struct tether_srv_object;
+void tether_srv_device_end(struct tether_srv_session *s, struct tether_srv_object *device);
+void tether_srv_instance_end(struct tether_srv_session *s, struct tether_srv_object *instance);
+/* Session end: every instance the client left, with its devices and their objects. */
+void tether_srv_instances_end_all(struct tether_srv_session *s);
 
 /* Mapped memory mirrors (exec_memory.c). */
 /* Sends GPU writes to every memory the client maps, ahead of the reply. */

@@ -14,6 +14,10 @@ cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
 # Sanitizers: everything the server decodes, and the sessions themselves.
+# Leak detection is off for the clients (the Vulkan loader and drivers they
+# load leave memory at exit) and on for tetherd and every session process:
+# the test harnesses turn it on for tetherd (tests/tetherd_leak_env.h,
+# tests/scripts/tetherd_harness.py) and fail on any report in its log.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTETHER_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure -j "$jobs" -L sanitize

@@ -128,7 +128,9 @@ def elem_encode(ctx, m, x, partial=False):
 def elem_decode(ctx, m, x, partial=False, optional=False):
     reg = ctx.reg
     t = reg.resolve(m.type)
-    opt = 'true' if (m.is_optional or optional) else 'false'
+    # noautovalidity also covers the elements: vkFreeCommandBuffers ignores
+    # VK_NULL_HANDLEs in its (required) array.
+    opt = 'true' if (m.is_optional or m.noautovalidity or optional) else 'false'
     if m.objecttype:
         return '%s = tether_dec_handle(d, (VkObjectType)%s, %s);' % (x, ctx.ref(m.objecttype), opt)
     if reg.is_handle(t):

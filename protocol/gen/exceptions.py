@@ -110,6 +110,16 @@ SERVER_REFUSED = {
     'vkEnumeratePhysicalDeviceGroups',
 }
 
+# Command parameters marked noautovalidity that may really be NULL. On any
+# other parameter noautovalidity is about the elements (vkFreeCommandBuffers
+# ignores VK_NULL_HANDLEs) or a union or stride the registry cannot describe
+# (vkCmdClearColorImage::pColor, vkCmdDrawMultiEXT::pVertexInfo): the pointer
+# is still required, and a NULL one with a nonzero count is refused.
+NULLABLE_PARAMS = {
+    ('vkCmdBeginTransformFeedbackEXT', 'pCounterBuffers'),
+    ('vkCmdEndTransformFeedbackEXT', 'pCounterBuffers'),
+}
+
 # Creations the client must wait for: failure (out of memory, compile errors,
 # VK_PIPELINE_COMPILE_REQUIRED) is common and must reach the application.
 SYNC_CREATES = {

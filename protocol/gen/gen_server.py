@@ -3,7 +3,8 @@
 
 Emits tether_srv_dispatch.h (a table of the real driver's entry points and
 its loaders) and tether_srv_exec.c (for every carried command: decode,
-check the ids it creates, call the driver, record or forget handles, reply).
+check the ids it creates, call the driver, record or forget handles, reply;
+and the destroy call of every object type, for what a client leaves).
 Commands in exceptions.SERVER_HAND_WRITTEN call `tether_srv_<name>` in
 server/ instead. Usage: gen_server.py vk.xml OUTDIR
 """
@@ -56,9 +57,11 @@ def gen_exec(reg, cmd):
     outs = [p for p in cmd.params if param_role(reg, cmd, p) == 'out_handles']
     for p in outs:
         cnt = cg.len_expr(ctx, p) if p.len else '1'
-        lines += ['\tif (!tether_srv_objects_fresh(s, a->%s_ids, (uint64_t)(%s))) {' % (p.name, cnt),
-                  '\t\ttether_decoder_fail(d, "new object id already in use");',
-                  '\t\treturn;', '\t}']
+        lines += ['\t{',
+                  '\t\tconst char *refused_ = tether_srv_objects_refuse_new(s, a->%s_ids, (uint64_t)(%s));' % (p.name, cnt),
+                  '\t\tif (refused_) {',
+                  '\t\t\ttether_decoder_fail(d, refused_);',
+                  '\t\t\treturn;', '\t\t}', '\t}']
     lv = level(cmd)
     if lv == 'global':
         lines.append('\tconst struct tether_srv_dispatch *dt = tether_srv_global_dispatch(s);')
@@ -107,6 +110,42 @@ def gen_exec(reg, cmd):
     return lines
 
 
+def destroyers(reg, cmds):
+    """(object type, command) for each carried vkDestroyX/vkFreeX(VkDevice, X,
+    pAllocator): what destroys an object of that type a client left."""
+    out = {}
+    for cmd in cmds:
+        if not cmd.name.startswith(('vkDestroy', 'vkFree')) or len(cmd.params) != 3:
+            continue
+        dev, obj, alloc = cmd.params
+        if dev.type != 'VkDevice' or not reg.is_handle(obj.type) or alloc.type != 'VkAllocationCallbacks':
+            continue
+        out.setdefault(reg.objtype(obj.type), (cmd, obj.type))
+    return sorted(out.items())
+
+
+def gen_destroy(reg, cmds):
+    lines = ['/**',
+             ' * tether_srv_destroy_device_object() - destroy an object of @device that the',
+             ' * client left, with its type\'s vkDestroy or vkFree command',
+             ' * Return: false when the type has none of the form vkDestroyX(device, x,',
+             ' * pAllocator) (queues, command buffers and descriptor sets: they go with',
+             ' * their device or pool) or the device did not load it.',
+             ' */',
+             'bool tether_srv_destroy_device_object(const struct tether_srv_dispatch *dt, VkDevice device, VkObjectType type,',
+             '				      uint64_t handle)',
+             '{', '	switch (type) {']
+    for objtype, (cmd, tname) in destroyers(reg, cmds):
+        short = cmd.name[2:]
+        lines += ['	case %s:' % objtype,
+                  '		if (!dt->%s)' % short,
+                  '			return false;',
+                  '		dt->%s(device, (%s)(uintptr_t)handle, NULL);' % (short, tname),
+                  '		return true;']
+    lines += ['	default:', '		return false;', '	}', '}', '']
+    return lines
+
+
 def main():
     reg = Registry(sys.argv[1])
     outdir = sys.argv[2]
@@ -116,10 +155,12 @@ def main():
     # The table also holds what the server calls on its own (vkMapMemory).
     table = cmds + [c for c in reg.client_only_commands if c.name == 'vkMapMemory']
     h = [HEADER % 'gen_server.py', '#ifndef TETHER_SRV_DISPATCH_H', '#define TETHER_SRV_DISPATCH_H', '',
-         '#include <vulkan/vulkan.h>', '', 'struct tether_srv_dispatch {']
+         '#include <stdbool.h>', '#include <stdint.h>', '#include <vulkan/vulkan.h>', '', 'struct tether_srv_dispatch {']
     for c in table:
         h.append('\tPFN_%s %s;' % (c.name, c.name[2:]))
     h += ['};', '',
+          'bool tether_srv_destroy_device_object(const struct tether_srv_dispatch *dt, VkDevice device, VkObjectType type,',
+          '\t\t\t\t      uint64_t handle);',
           'void tether_srv_dispatch_load_global(struct tether_srv_dispatch *dt, PFN_vkGetInstanceProcAddr gipa);',
           'void tether_srv_dispatch_load_instance(struct tether_srv_dispatch *dt, PFN_vkGetInstanceProcAddr gipa, VkInstance instance);',
           'void tether_srv_dispatch_load_device(struct tether_srv_dispatch *dt, PFN_vkGetDeviceProcAddr gdpa, VkDevice device);',
@@ -148,6 +189,7 @@ def main():
     c += loader('tether_srv_dispatch_load_device(struct tether_srv_dispatch *dt, PFN_vkGetDeviceProcAddr gdpa, VkDevice device)',
                 'gdpa', 'device', lambda x: level(x) == 'device')
 
+    c += gen_destroy(reg, cmds)
     for cmd in cmds:
         if cmd.name in SERVER_HAND_WRITTEN or cmd.name in SERVER_REFUSED:
             continue

@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from exceptions import (CLIENT_ONLY, DENIED_EXTENSIONS, DENIED_EXTENSION_PATTERNS, CORE_VERSIONS,
-                        RESERVED_ID_LIMIT, ICD_WSI_EXTENSIONS)
+                        RESERVED_ID_LIMIT, ICD_WSI_EXTENSIONS, NULLABLE_PARAMS)
 
 SCALARS = {
     'uint8_t': 1, 'int8_t': 1, 'char': 1,
@@ -60,7 +60,17 @@ class Member:
 
     @property
     def is_optional(self):
-        return self.optional[0] or self.noautovalidity
+        if self.optional[0]:
+            return True
+        if not self.noautovalidity:
+            return False
+        # On a struct member noautovalidity marks one that another member
+        # chooses (VkWriteDescriptorSet::pImageInfo is unused, and may be
+        # NULL, for buffer descriptors); on a command parameter the pointer
+        # is required unless named in NULLABLE_PARAMS.
+        if isinstance(self.owner, Command):
+            return (self.owner.name, self.name) in NULLABLE_PARAMS
+        return True
 
     def len_parts(self):
         if not self.len:

@@ -21,14 +21,14 @@
  * as it does in tetherd for a forged or stale id. */
 #define TETHER_FUZZ_MAX_ID 1000000u
 
-static inline bool tether_fuzz_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
+static inline const char *tether_fuzz_from_wire(void *ctx, VkObjectType type, uint64_t id, uint64_t *handle)
 {
 	(void)ctx;
 	(void)type;
 	if (id > TETHER_FUZZ_MAX_ID)
-		return false;
+		return "handle unknown to this session";
 	*handle = id;
-	return true;
+	return NULL;
 }
 
 static inline uint64_t tether_fuzz_to_wire(void *ctx, VkObjectType type, uint64_t handle)

@@ -18,6 +18,7 @@
 #include "protocol/memory_sync.h"
 #include "protocol/present.h"
 #include "protocol/message.h"
+#include "session_prelude.h"
 #include "tether_wire_tests.h"
 
 /* The fuzz targets accept handle ids up to 1e6 (fuzz_util.h): map the
@@ -386,5 +387,6 @@ int main(int argc, char **argv)
 	handshake_seeds();
 	memsync_seeds();
 	frame_seeds();
+	tether_fuzz_session_seeds(write_file);
 	return 0;
 }

@@ -4,7 +4,8 @@
 # of this build found. Prints, per target, what docs/RELIABILITY.md records.
 #   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS [TARGET...]
 # BUILD_DIR is configured with -DCMAKE_C_COMPILER=clang -DTETHER_FUZZ=ON;
-# TARGETs default to all of commands structs handshake memsync frame_decode.
+# TARGETs default to all of commands structs handshake memsync frame_decode
+# session.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 BUILD_DIR SECONDS [TARGET...]" >&2
@@ -15,7 +16,7 @@ build=$(cd "$1" && pwd)
 seconds=$2
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(commands structs handshake memsync frame_decode)
+[ ${#targets[@]} -gt 0 ] || targets=(commands structs handshake memsync frame_decode session)
 
 cmake --build "$build" --target tether_fuzz >/dev/null
 out=$build/tests/fuzz
@@ -25,8 +26,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 run_one() {
   local t=$1
+  local dict=()
+  [ -f "$src/corpus/$t.dict" ] && dict=(-dict="$src/corpus/$t.dict")
   mkdir -p "$out/corpus/$t"
-  "$out/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+  "$out/fuzz_$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$out/artifacts/$t-" "$out/corpus/$t" "$src/corpus/$t" >"$out/logs/$t.log" 2>&1
 }
 

@@ -3,6 +3,7 @@ Vulkan program to the native driver or through the tether ICD.
 
 Shared by run_compare.py and compare_vulkaninfo.py (python3 stdlib only).
 """
+import json
 import os
 import re
 import signal
@@ -28,6 +29,10 @@ _VALIDATION_RE = re.compile(r"Validation Error|VUID-|SYNC-HAZARD")
 READY_TIMEOUT_S = 10.0
 STOP_GRACE_S = 5.0
 PAIR_TIMEOUT_S = 20.0
+# How long session processes may take to end once their clients have left
+# (they free everything, then check for leaks in sanitizer builds).
+SESSIONS_END_S = 30.0
+LSAN_SUPPRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tetherd_lsan.supp")
 
 
 def log(msg):
@@ -76,6 +81,71 @@ def tether_env(icd_manifest, server):
 
 
 _SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:")
+
+
+def _append_option(env, name, opt):
+    old = env.get(name)
+    env[name] = old + ":" + opt if old else opt
+
+
+def _instrumented(exe):
+    """Whether exe was built with AddressSanitizer."""
+    try:
+        with open(exe, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+def _icd_library(manifest):
+    try:
+        with open(manifest) as f:
+            path = json.load(f)["ICD"]["library_path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return path if os.path.isabs(path) else os.path.join(os.path.dirname(manifest), path)
+
+
+def tetherd_leak_env(env, tetherd, native_icd):
+    """tetherd runs with LeakSanitizer on (sanitizer builds), whatever the test
+    runs with: the sanitizer pass turns it off for clients, whose loader and
+    drivers leak at exit, but tetherd and each session process must free
+    what they held (tests/tetherd_leak_env.h says the same for the C tests).
+    Only third-party leaks are suppressed.
+
+    The real driver is preloaded: a session destroys its last instance before
+    its leak check, and the loader then unloads the driver, whose globals stop
+    being roots for LeakSanitizer. What they point at (lavapipe's and LLVM's
+    caches, kept for the process's life) would be reported as leaked, from
+    frames in a module that is gone, so not even a suppression could name it.
+    Preloaded, the library stays."""
+    if not _instrumented(tetherd):
+        return env
+    _append_option(env, "ASAN_OPTIONS", "detect_leaks=1")
+    _append_option(env, "LSAN_OPTIONS", "suppressions=%s:print_suppressions=0" % os.path.normpath(LSAN_SUPPRESSIONS))
+    library = _icd_library(native_icd)
+    if library:
+        # The driver then comes before the sanitizer runtime in the initial
+        # library list: harmless here (it defines no allocator).
+        _append_option(env, "ASAN_OPTIONS", "verify_asan_link_order=0")
+        env["LD_PRELOAD"] = (env["LD_PRELOAD"] + " " + library) if env.get("LD_PRELOAD") else library
+    return env
+
+
+def _children(pid):
+    """Live child processes of pid (tetherd's sessions)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[1] == str(pid) and fields[0] != "Z":
+            kids.append(int(entry))
+    return kids
 
 
 def sanitizer_lines(text):
@@ -165,7 +235,7 @@ class Tetherd:
             self.port = _free_tcp_port()
             self.addr = "127.0.0.1:%d" % self.port
             self.client_env = {"TETHER_CONFIG_DIR": self.client_config}
-        self.env = native_env(native_icd, validation, sync_validation)
+        self.env = tetherd_leak_env(native_env(native_icd, validation, sync_validation), tetherd, native_icd)
         self.extra_args = list(extra_args)
         self.proc = None
         self._log = None
@@ -229,9 +299,18 @@ class Tetherd:
             s.close()
 
     def stop(self):
-        """SIGTERM, then SIGKILL after STOP_GRACE_S; return the exit status."""
+        """Wait for the sessions to end, then SIGTERM, then SIGKILL after
+        STOP_GRACE_S; return the exit status. Raises RuntimeError when the log
+        holds a sanitizer report (a leak included) from tetherd or a session."""
         if self.proc is None:
             return None
+        deadline = time.monotonic() + SESSIONS_END_S
+        while self.proc.poll() is None and _children(self.proc.pid):
+            if time.monotonic() > deadline:
+                log("tetherd still has session processes %r after %.0f s" % (_children(self.proc.pid),
+                                                                            SESSIONS_END_S))
+                break
+            time.sleep(0.05)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -243,6 +322,10 @@ class Tetherd:
         if self._log:
             self._log.close()
             self._log = None
+        report = sanitizer_lines(self.log_text())
+        if report:
+            raise RuntimeError("tetherd's log holds sanitizer reports (%s):\n%s"
+                               % (self.log_path, "\n".join(report)))
         return self.proc.returncode
 
     def alive(self):

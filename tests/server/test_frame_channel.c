@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "tests/cmocka_named.h"
+#include "tests/tetherd_leak_env.h"
 
 #include "protocol/buffer.h"
 #include "protocol/handshake.h"
@@ -146,6 +147,7 @@ static void tetherd_start(struct tetherd *t, enum mode mode)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		setenv("TETHER_LOG", "info", 1);
+		tether_test_tetherd_leak_env();
 		const char *args[12] = {exe, "--listen", listen, "--state-dir", state};
 		int n = 5;
 		if (mode == ONCE || mode == ONCE_TLS)
@@ -179,12 +181,36 @@ static int tetherd_wait_exit(struct tetherd *t)
 	return -1;
 }
 
+static int children_of(pid_t parent, pid_t *out, int max);
+
+/* Sanitizer builds: a session or tetherd --once that leaked, or worse, said
+ * so in the log (its check runs as it exits). */
+static void expect_clean_log(const struct tetherd *t)
+{
+	static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
+	char text[1 << 16];
+	FILE *f = fopen(t->log, "r");
+	assert_non_null(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (strstr(text, marks[i]))
+			fail_msg("tetherd's log holds a sanitizer report:\n%s", text);
+}
+
 static void tetherd_stop(struct tetherd *t)
 {
+	pid_t kids[8];
+	/* Sessions end as their clients leave, checking for leaks on the way. */
+	for (uint64_t end = now_ms() + WAIT_MS; t->pid > 0 && children_of(t->pid, kids, 8) > 0; sleep_ms(20))
+		if (now_ms() >= end)
+			fail_msg("tetherd still has session processes after their clients left");
 	if (t->pid > 0) {
 		kill(t->pid, SIGTERM);
 		waitpid(t->pid, NULL, 0);
 	}
+	expect_clean_log(t);
 	tether_client_security_release(&t->sec);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);

@@ -30,10 +30,19 @@ int main(void)
 		CHECK(tether_srv_object_add(&s, VK_OBJECT_TYPE_BUFFER, i, 0x1000 + i * 16, 0));
 	uint64_t ids[3] = {n + 1, n + 2, n + 2};
 	CHECK(!tether_srv_objects_fresh(&s, ids, 3)); /* repeated id */
+	CHECK(!strcmp(tether_srv_objects_refuse_new(&s, ids, 3), "new object id repeated in one call"));
 	ids[2] = 7;
 	CHECK(!tether_srv_objects_fresh(&s, ids, 3)); /* id in use */
+	CHECK(!strcmp(tether_srv_objects_refuse_new(&s, ids, 3), "new object id already in use"));
+	ids[2] = 0;
+	CHECK(!strcmp(tether_srv_objects_refuse_new(&s, ids, 3), "new object id is 0 or reserved"));
+	CHECK(!strcmp(tether_srv_objects_refuse_new(&s, NULL, 3), "NULL array for the new objects"));
+	opts.limits.objects = n + 2;
 	ids[2] = n + 3;
-	CHECK(tether_srv_objects_fresh(&s, ids, 3));
+	CHECK(!strcmp(tether_srv_objects_refuse_new(&s, ids, 3),
+		      "over the session's limit of live objects (--max-objects)"));
+	opts.limits.objects = 1u << 30;
+	CHECK(tether_srv_objects_fresh(&s, ids, 3) && !tether_srv_objects_refuse_new(&s, ids, 3));
 
 	for (uint64_t i = 1; i <= n; i++) {
 		struct tether_srv_object *o = tether_srv_object_find(&s.objects, i);
