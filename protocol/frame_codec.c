@@ -18,6 +18,7 @@
 #endif
 
 #include "protocol/frame_codec.h"
+#include "protocol/byte_order.h"
 #include "protocol/work_pool.h"
 #include "transport/platform/log.h"
 #include "transport/platform/platform.h"
@@ -74,19 +75,6 @@ int tether_frame_codec_parse(const char *name, enum tether_frame_codec *out)
 static bool codec_supported(uint32_t codec)
 {
 	return codec < TETHER_CODEC_COUNT && (tether_frame_codecs_supported() >> codec & 1);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void copy_rows(uint8_t *dst, size_t dst_stride, const uint8_t *src, size_t src_stride,
@@ -337,17 +325,17 @@ static void packet_assemble(struct tether_frame_encoder *enc, uint32_t rows, uin
 	struct tether_iovec *iov = pkt->iov_buf;
 	int cnt = 1;
 
-	put_u32(h, enc->codec);
-	put_u32(h + 4, enc->row_bytes);
-	put_u32(h + 8, rows);
-	put_u32(h + 12, n);
+	tether_le32_put(h, enc->codec);
+	tether_le32_put(h + 4, enc->row_bytes);
+	tether_le32_put(h + 8, rows);
+	tether_le32_put(h + 12, n);
 	iov[0] = (struct tether_iovec){h, TETHER_FRAME_CODEC_HEADER_SIZE(n)};
 	pkt->size = iov[0].len;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct enc_strip *s = &enc->strips[i];
 		struct tether_iovec *last = &iov[cnt - 1];
-		put_u32(h + 16 + 8 * i, s->rows);
-		put_u32(h + 20 + 8 * i, (uint32_t)s->size);
+		tether_le32_put(h + 16 + 8 * i, s->rows);
+		tether_le32_put(h + 20 + 8 * i, (uint32_t)s->size);
 		if (cnt > 1 && (const uint8_t *)last->base + last->len == s->data)
 			last->len += s->size;
 		else
@@ -475,8 +463,8 @@ static int parse_header(struct tether_frame_decoder *dec, const uint8_t *p, size
 {
 	if (size < TETHER_FRAME_CODEC_HEADER_SIZE(0))
 		return TETHER_ERR("frame", -EPROTO, "payload of %zu bytes is shorter than a header", size);
-	uint32_t codec = get_u32(p), row_bytes = get_u32(p + 4), rows = get_u32(p + 8);
-	uint32_t n = get_u32(p + 12);
+	uint32_t codec = tether_le32_get(p), row_bytes = tether_le32_get(p + 4), rows = tether_le32_get(p + 8);
+	uint32_t n = tether_le32_get(p + 12);
 	if (codec >= TETHER_CODEC_COUNT)
 		return TETHER_ERR("frame", -EPROTO, "unknown codec %u", codec);
 	if (!codec_supported(codec))
@@ -493,8 +481,8 @@ static int parse_header(struct tether_frame_decoder *dec, const uint8_t *p, size
 	uint64_t row0 = 0, off = TETHER_FRAME_CODEC_HEADER_SIZE(n);
 	for (uint32_t i = 0; i < n; i++) {
 		struct dec_strip *s = &dec->strips[i];
-		s->rows = get_u32(p + 16 + 8 * i);
-		s->size = get_u32(p + 20 + 8 * i);
+		s->rows = tether_le32_get(p + 16 + 8 * i);
+		s->size = tether_le32_get(p + 20 + 8 * i);
 		if (s->rows == 0 || s->rows > rows - row0)
 			return TETHER_ERR("frame", -EPROTO, "strip %u: %u rows from row %llu of %u",
 					  i, s->rows, (unsigned long long)row0, rows);

@@ -1,60 +1,39 @@
 /* The link-test channel (link_test.h): wire format, the checks a server
  * makes of every request, and the client's three exchanges. */
 #include "protocol/link_test.h"
+#include "protocol/byte_order.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 void tether_link_request_encode(const struct tether_link_request *r, uint8_t out[TETHER_LINK_HEADER_SIZE])
 {
-	put_u32(out, r->op);
-	put_u32(out + 4, r->reserved);
-	put_u64(out + 8, r->size);
+	tether_le32_put(out, r->op);
+	tether_le32_put(out + 4, r->reserved);
+	tether_le64_put(out + 8, r->size);
 }
 
 void tether_link_request_decode(const uint8_t in[TETHER_LINK_HEADER_SIZE], struct tether_link_request *r)
 {
-	r->op = get_u32(in);
-	r->reserved = get_u32(in + 4);
-	r->size = get_u64(in + 8);
+	r->op = tether_le32_get(in);
+	r->reserved = tether_le32_get(in + 4);
+	r->size = tether_le64_get(in + 8);
 }
 
 void tether_link_response_encode(const struct tether_link_response *r, uint8_t out[TETHER_LINK_HEADER_SIZE])
 {
-	put_u32(out, r->status);
-	put_u32(out + 4, r->text_len);
-	put_u64(out + 8, r->value);
+	tether_le32_put(out, r->status);
+	tether_le32_put(out + 4, r->text_len);
+	tether_le64_put(out + 8, r->value);
 }
 
 void tether_link_response_decode(const uint8_t in[TETHER_LINK_HEADER_SIZE], struct tether_link_response *r)
 {
-	r->status = get_u32(in);
-	r->text_len = get_u32(in + 4);
-	r->value = get_u64(in + 8);
+	r->status = tether_le32_get(in);
+	r->text_len = tether_le32_get(in + 4);
+	r->value = tether_le64_get(in + 8);
 }
 
 int tether_link_request_check(const struct tether_link_request *r, uint64_t transfer_max, char *why, size_t len)

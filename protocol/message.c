@@ -1,6 +1,7 @@
 /* tether message framing (see message.h): header encode/decode with checks,
  * gather send of header + payload, and buffered receive of whole messages. */
 #include "protocol/message.h"
+#include "protocol/byte_order.h"
 #include "transport/platform/log.h"
 
 #include <errno.h>
@@ -11,40 +12,18 @@
 /* tether_msg_recv() grows its buffer at most this much ahead of received data. */
 #define RECV_CHUNK (4u << 20)
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 void tether_msg_header_encode(const struct tether_msg_header *h, uint8_t out[TETHER_MSG_HEADER_SIZE])
 {
-	put_u32(out, h->type);
-	put_u32(out + 4, h->flags);
-	put_u64(out + 8, h->size);
+	tether_le32_put(out, h->type);
+	tether_le32_put(out + 4, h->flags);
+	tether_le64_put(out + 8, h->size);
 }
 
 int tether_msg_header_decode(const uint8_t in[TETHER_MSG_HEADER_SIZE], struct tether_msg_header *h)
 {
-	h->type = get_u32(in);
-	h->flags = get_u32(in + 4);
-	h->size = get_u64(in + 8);
+	h->type = tether_le32_get(in);
+	h->flags = tether_le32_get(in + 4);
+	h->size = tether_le64_get(in + 8);
 	if (h->type < TETHER_MSG_HELLO || h->type >= TETHER_MSG_TYPE_END)
 		return TETHER_ERR("protocol", -EPROTO, "unknown message type %u", (unsigned)h->type);
 	if (h->flags)

@@ -3,6 +3,7 @@
  * Decoders check every count against the bounds in present.h.
  */
 #include "protocol/present.h"
+#include "protocol/byte_order.h"
 
 #include <errno.h>
 #include <string.h>
@@ -121,40 +122,16 @@ bool tether_present_desc_decode(struct tether_decoder *d, struct tether_present_
 	return !d->fatal;
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 void tether_frame_header_encode(const struct tether_frame_header *h, uint8_t out[TETHER_FRAME_HEADER_SIZE])
 {
-	put_u64(out, h->swapchain);
-	put_u64(out + 8, h->seq);
-	put_u32(out + 16, h->image);
-	put_u32(out + 20, (uint32_t)h->status);
-	put_u32(out + 24, h->width);
-	put_u32(out + 28, h->height);
-	put_u64(out + 32, h->gpu_done_ns);
-	put_u64(out + 40, h->encode_ns);
+	tether_le64_put(out, h->swapchain);
+	tether_le64_put(out + 8, h->seq);
+	tether_le32_put(out + 16, h->image);
+	tether_le32_put(out + 20, (uint32_t)h->status);
+	tether_le32_put(out + 24, h->width);
+	tether_le32_put(out + 28, h->height);
+	tether_le64_put(out + 32, h->gpu_done_ns);
+	tether_le64_put(out + 40, h->encode_ns);
 }
 
 int tether_frame_header_decode(const uint8_t *in, size_t size, struct tether_frame_header *h)
@@ -163,14 +140,14 @@ int tether_frame_header_decode(const uint8_t *in, size_t size, struct tether_fra
 		TETHER_LOGE("frames", "FRAME message of %zu bytes is shorter than its header", size);
 		return -EPROTO;
 	}
-	h->swapchain = get_u64(in);
-	h->seq = get_u64(in + 8);
-	h->image = get_u32(in + 16);
-	h->status = (int32_t)get_u32(in + 20);
-	h->width = get_u32(in + 24);
-	h->height = get_u32(in + 28);
-	h->gpu_done_ns = get_u64(in + 32);
-	h->encode_ns = get_u64(in + 40);
+	h->swapchain = tether_le64_get(in);
+	h->seq = tether_le64_get(in + 8);
+	h->image = tether_le32_get(in + 16);
+	h->status = (int32_t)tether_le32_get(in + 20);
+	h->width = tether_le32_get(in + 24);
+	h->height = tether_le32_get(in + 28);
+	h->gpu_done_ns = tether_le64_get(in + 32);
+	h->encode_ns = tether_le64_get(in + 40);
 	if (h->image >= TETHER_SWAPCHAIN_MAX_IMAGES || h->width > TETHER_SWAPCHAIN_MAX_EXTENT ||
 	    h->height > TETHER_SWAPCHAIN_MAX_EXTENT || h->status > 0) {
 		TETHER_LOGE("frames", "FRAME header is impossible (image %u, %ux%u, status %d)", h->image, h->width,
